@@ -91,6 +91,18 @@ class Trajectory:
     def num_frames(self) -> int:
         return int(self.c2w.shape[0])
 
+    def scaled(self, factor: float) -> Trajectory:
+        """A copy with every translation multiplied by `factor` (upstream's trace_scale_factor)."""
+        require(factor > 0, "translation_scale", "a positive factor", factor)
+        c2w = self.c2w.clone()
+        c2w[:, :3, 3] *= factor
+        key = None
+        if self.key_c2w is not None:
+            key = self.key_c2w.clone()
+            key[:, :3, 3] *= factor
+        return Trajectory(c2w=c2w, K_norm=self.K_norm.clone(), key_times=list(self.key_times), key_c2w=key,
+                          version=self.version)
+
     def validate(self) -> Trajectory:
         require(self.c2w.ndim == 3 and self.c2w.shape[-2:] == (4, 4), "trajectory.c2w", "(N, 4, 4)", tuple(self.c2w.shape))
         require(self.num_frames >= 1, "trajectory frames", "at least 1 frame", self.num_frames)

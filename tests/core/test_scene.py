@@ -1,0 +1,65 @@
+import math
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from realcam_core.errors import RealCamInputError
+from realcam_core.scene import decode_depth, depth_preview, intrinsics_for, read_depth_file, scene_from_depth
+
+
+def test_default_intrinsics_follow_realcam():
+    K = intrinsics_for(320, 512)
+    assert K[0, 0] == K[1, 1] == 256 and K[0, 2] == 256 and K[1, 2] == 160
+
+
+def test_fov_intrinsics():
+    K = intrinsics_for(100, 200, fov_deg=90.0)
+    assert K[0, 0].item() == pytest.approx(100.0)
+    assert 2 * math.degrees(math.atan(100 / K[0, 0].item())) == pytest.approx(90.0)
+
+
+def test_depth_encodings_round_trip():
+    metres = torch.tensor([[0.5, 1.0], [4.0, 20.0]])
+    assert torch.allclose(decode_depth(metres / 20, "normalised", max_depth=20), metres)
+    disp = (1 / metres - 1 / 20) / (1 / 0.5 - 1 / 20)
+    assert torch.allclose(decode_depth(disp, "disparity", max_depth=20, min_depth=0.5), metres, rtol=1e-5)
+    with pytest.raises(RealCamInputError, match="depth_encoding"):
+        decode_depth(metres, "inverse")
+
+
+def test_scene_marks_invalid_depth_and_refuses_all_invalid():
+    img = torch.rand(4, 6, 3)
+    d = torch.ones(4, 6)
+    d[0, 0], d[1, 1], d[2, 2] = float("nan"), float("inf"), -1
+    s = scene_from_depth(img, d)
+    assert int(s.mask.sum()) == 21 and s.depth[0, 0] == 0 and s.depth[2, 2] == 0
+    for bad in (torch.full((4, 6), float("nan")), torch.zeros(4, 6), -torch.ones(4, 6)):
+        with pytest.raises(RealCamInputError, match="depth"):
+            scene_from_depth(img, bad)
+
+
+def test_scene_size_mismatch_names_both_sizes():
+    with pytest.raises(RealCamInputError, match=r"depth.*6x4.*5x5"):
+        scene_from_depth(torch.rand(4, 6, 3), torch.ones(5, 5))
+
+
+def test_read_depth_png16_and_npy_exactly(tmp_path):
+    mm = (np.arange(12, dtype=np.uint16).reshape(3, 4) * 1000 + 7)
+    Image.fromarray(mm).save(tmp_path / "d.png")
+    got = read_depth_file(tmp_path / "d.png", 0.001)
+    assert torch.allclose(got, torch.from_numpy(mm.astype(np.float32)) * 0.001)
+    arr = np.random.rand(3, 4).astype(np.float32)
+    np.save(tmp_path / "d.npy", arr)
+    assert torch.equal(read_depth_file(tmp_path / "d.npy"), torch.from_numpy(arr))
+    (tmp_path / "junk.png").write_bytes(b"not a png")
+    with pytest.raises(RealCamInputError, match="junk.png"):
+        read_depth_file(tmp_path / "junk.png")
+
+
+def test_depth_preview_near_is_brighter():
+    d = torch.tensor([[1.0, 10.0], [0.0, 5.0]])
+    p = depth_preview(d)
+    assert p.shape == (2, 2, 3) and p[1, 0].sum() == 0
+    assert p[0, 0, 0] > p[1, 1, 0] > p[0, 1, 0] - 1e-6
