@@ -6,6 +6,9 @@ from __future__ import annotations
 class RealCamInputError(ValueError):
     """Bad user input: the message names the input and says what was expected."""
 
+    # ComfyUI shows module + class name; inside ComfyUI our module name is a long file path.
+    __module__ = "realcam"
+
 
 def require(condition: bool, name: str, expected: str, got: object = None) -> None:
     """Raise RealCamInputError(`name`: expected ..., got ...) unless `condition` holds."""

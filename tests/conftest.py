@@ -6,20 +6,16 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from comfy_host import ComfyServer  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from comfy_host import REPO, ComfyServer  # noqa: E402
 
 
 @pytest.fixture(scope="session")
-def comfy_base(tmp_path_factory) -> Path:
-    return tmp_path_factory.mktemp("comfy_base")
-
-
-@pytest.fixture(scope="session")
-def server(comfy_base: Path):
-    srv = ComfyServer(comfy_base)
+def server(tmp_path_factory):
+    """One real ComfyUI server for the whole session (its log lands in tests/artifacts/)."""
+    srv = ComfyServer(tmp_path_factory.mktemp("comfy_base"))
     yield srv
     srv.stop()
-    if hasattr(sys, "last_value"):
-        return
-    shutil.copyfile(srv.log_path, comfy_base / "comfyui.last.log")
+    artifacts = REPO / "tests" / "artifacts"
+    artifacts.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(srv.log_path, artifacts / "comfyui.log")

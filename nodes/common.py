@@ -1,0 +1,80 @@
+"""Shared plumbing for the node adapters: socket types, model folders, progress and interrupts."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import comfy.model_management as mm
+import comfy.utils
+import folder_paths
+from comfy_api.latest import io
+
+from ..realcam_core.errors import RealCamInputError
+
+CATEGORY = "RealCam"
+
+# Socket types of this pack (DESIGN §3). CAMERACTRL_POSES is AnimateDiff-Evolved's type name, so
+# our paths plug into ADE, KJNodes' visualiser and WanVideoWrapper.
+SceneType = io.Custom("REALCAM_SCENE")
+TrajectoryType = io.Custom("REALCAM_TRAJECTORY")
+DepthModelType = io.Custom("REALCAM_DEPTH_MODEL")
+CameraCtrlPosesType = io.Custom("CAMERACTRL_POSES")
+
+DEPTH_FOLDER = "depthanything"  # shared with kijai's ComfyUI-DepthAnythingV2
+REALCAM_FOLDER = "realcam"
+
+
+def register_model_folders() -> None:
+    """Add our model folders to ComfyUI's registry (idempotent; extra_model_paths.yaml may add more)."""
+    for name in (DEPTH_FOLDER, REALCAM_FOLDER):
+        path = os.path.join(folder_paths.models_dir, name)
+        if name not in folder_paths.folder_names_and_paths:
+            folder_paths.folder_names_and_paths[name] = ([path], set())
+        elif path not in folder_paths.folder_names_and_paths[name][0]:
+            folder_paths.folder_names_and_paths[name][0].append(path)
+
+
+def model_dirs(folder: str) -> list[str]:
+    return list(folder_paths.get_folder_paths(folder))
+
+
+def input_file(name: str, what: str, suffixes: tuple[str, ...]) -> Path:
+    """Resolve `name` inside ComfyUI's input folder; refuse anything that escapes it."""
+    root = Path(folder_paths.get_input_directory()).resolve()
+    if not name:
+        raise RealCamInputError(f"{what}: expected a file name from the input folder {root}, got nothing")
+    path = Path(folder_paths.get_annotated_filepath(name)).resolve()
+    if path != root and root not in path.parents:
+        raise RealCamInputError(f"{what}: {name!r} is outside ComfyUI's input folder {root}; put the file there")
+    if path.suffix.lower() not in suffixes:
+        raise RealCamInputError(f"{what}: expected a {'/'.join(suffixes)} file, got {name!r}")
+    if not path.is_file():
+        raise RealCamInputError(f"{what}: {name!r} not found in ComfyUI's input folder {root}")
+    return path
+
+
+def list_input_files(suffixes: tuple[str, ...]) -> list[str]:
+    root = folder_paths.get_input_directory()
+    out = []
+    for dirpath, _dirs, files in os.walk(root):
+        for f in files:
+            if f.lower().endswith(suffixes):
+                out.append(os.path.relpath(os.path.join(dirpath, f), root).replace(os.sep, "/"))
+    return sorted(out)
+
+
+def progress(total: int) -> Callable[..., None]:
+    """A `callback(done, total=None)` for long core loops: advances the progress bar, honours Cancel."""
+    bar = comfy.utils.ProgressBar(total)
+
+    def step(done: int, new_total: int | None = None) -> None:
+        mm.throw_exception_if_processing_interrupted()
+        bar.update_absolute(done, new_total or total)
+
+    return step
+
+
+def torch_device():
+    return mm.get_torch_device()

@@ -1,0 +1,56 @@
+"""Point-cloud preview render along a camera path (frames, visibility, noise-shaping mask)."""
+
+from __future__ import annotations
+
+from comfy_api.latest import io, ui
+
+from ..realcam_core import render as core_render
+from .common import CATEGORY, SceneType, TrajectoryType, progress, torch_device
+
+
+class RealCamPointCloudRender(io.ComfyNode):
+    @classmethod
+    def define_schema(cls) -> io.Schema:
+        return io.Schema(
+            node_id="RealCamPointCloudRender",
+            display_name="RealCam Point Cloud Render",
+            category=CATEGORY,
+            description="Renders the scene's metric point cloud along the trajectory (the static-scene preview "
+                        "RealCam's noise shaping uses) with a z-buffer splat. Outputs the frames, where points "
+                        "landed, and the shaping mask (pixels whose whole k x k neighbourhood is visible).",
+            inputs=[
+                SceneType.Input("scene"),
+                TrajectoryType.Input("trajectory"),
+                io.Int.Input("width", default=512, min=16, max=4096, step=8, tooltip="Output width in pixels."),
+                io.Int.Input("height", default=320, min=16, max=4096, step=8, tooltip="Output height in pixels."),
+                io.Int.Input("point_size", default=2, min=1, max=8,
+                             tooltip="Splat footprint in pixels (upstream's open3d previews use 2)."),
+                io.Int.Input("mask_kernel", default=5, min=1, max=31, step=2,
+                             tooltip="k: a pixel counts for noise shaping only if its k x k neighbourhood is visible."),
+                io.Combo.Input("fit", options=["crop", "stretch"], default="crop",
+                               tooltip="How the scene's image maps to a different output aspect: centre crop "
+                                       "(keeps the focal length in pixels per metre) or stretch."),
+            ],
+            outputs=[
+                io.Image.Output(display_name="frames"),
+                io.Mask.Output(display_name="visibility"),
+                io.Mask.Output(display_name="shaping_mask"),
+            ],
+        )
+
+    @classmethod
+    def execute(cls, scene, trajectory, width, height, point_size, mask_kernel, fit) -> io.NodeOutput:
+        n = trajectory.num_frames
+        result = core_render.render_scene(
+            scene, trajectory.c2w, height=height, width=width, splat=point_size, fit=fit,
+            device=torch_device(), callback=progress(n),
+        )
+        shaping = core_render.shaping_mask(result.visible, k=mask_kernel)
+        frames = result.frames.cpu().float()
+        return io.NodeOutput(
+            frames, result.visible.float().cpu(), shaping.float().cpu(),
+            ui=ui.PreviewImage(frames, cls=cls),
+        )
+
+
+NODES = [RealCamPointCloudRender]

@@ -1,0 +1,50 @@
+"""Every example workflow opens in the real ComfyUI frontend (Debian chromium) without missing nodes."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parents[1]
+sys.path.insert(0, str(HERE.parent))
+from workflow_api import ui_to_api  # noqa: E402
+
+ARTIFACTS = REPO / "tests" / "artifacts" / "browser"
+
+
+def run_node(script: str, server, timeout: int = 240, **kw) -> None:
+    if not shutil.which("node") or not (HERE / "node_modules" / "playwright-core").is_dir():
+        pytest.fail("node + playwright-core are required: run scripts/setup.sh --browser")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    cmd = ["node", str(HERE / script), "--url", server.url, "--out", str(ARTIFACTS), "--pack", "comfyui-realcam"]
+    for k, v in kw.items():
+        cmd += [f"--{k}", str(v)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    assert proc.returncode == 0, f"{script} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+
+
+def test_templates_open_without_missing_nodes(server):
+    run_node("templates.mjs", server)
+    result = json.loads((ARTIFACTS / "templates.json").read_text())
+    assert any("realcam" in e.lower() for e in result["extensions"]) or result["extensions"], result["extensions"]
+    shipped = sorted(p.stem for p in (REPO / "workflows").glob("*.json"))
+    assert sorted(result["templates"]) == shipped
+    info = server.object_info()
+    for name, r in result["templates"].items():
+        assert r["missing"] == [], f"{name}: missing node types {r['missing']}"
+        wf = json.loads((REPO / "workflows" / f"{name}.json").read_text())
+        expected = ui_to_api(wf, info)
+        # the frontend's own conversion yields the same nodes and node types as ours
+        assert sorted(r["output"]) == sorted(expected), name
+        for nid, node in expected.items():
+            assert r["output"][nid]["class_type"] == node["class_type"]
+            for k, v in node["inputs"].items():
+                if not isinstance(v, list):
+                    assert r["output"][nid]["inputs"].get(k) == v, f"{name} node {nid} input {k}"
+    assert result["consoleErrors"] == [], result["consoleErrors"]
