@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 import folder_paths
-from comfy_api.latest import io, ui
+from comfy_api.latest import io
 
 from ..realcam_core.camera import presets as core_presets
 from ..realcam_core.camera import re10k as core_re10k

@@ -106,7 +106,7 @@ def layout(spec: Spec, info: dict) -> dict:
             if ntype == "LoadImage":
                 values = [widgets["image"], "image"]
             node["widgets_values"] = values
-            for i, (otype, oname) in enumerate(zip(d["output"], d["output_name"])):
+            for i, (otype, oname) in enumerate(zip(d["output"], d["output_name"], strict=True)):
                 node["outputs"].append({"name": oname, "type": otype, "links": [], "slot_index": i})
         nodes_out.append(node)
         by_id[nid] = node
