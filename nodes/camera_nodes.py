@@ -51,8 +51,8 @@ class RealCamLoadPoseFile(io.ComfyNode):
                         "line, then per frame timestamp fx fy cx cy k1 k2 and the 3x4 world-to-camera matrix) "
                         "from ComfyUI's input folder. Poses are made relative to the first frame.",
             inputs=[
-                io.Combo.Input("pose_file", options=list_input_files(POSE_SUFFIXES), upload=io.UploadType.model,
-                               tooltip="A .txt pose file in ComfyUI's input folder."),
+                io.Combo.Input("pose_file", options=list_input_files(POSE_SUFFIXES),
+                               tooltip="A .txt pose file in ComfyUI's input folder (upload with the button below)."),
                 io.Float.Input("translation_scale", default=1.0, min=0.001, max=1000.0, step=0.01,
                                tooltip="Multiplies translations (upstream's trace_scale_factor), e.g. to turn "
                                        "a file's units into metres."),

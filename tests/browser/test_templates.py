@@ -48,3 +48,17 @@ def test_templates_open_without_missing_nodes(server):
                 if not isinstance(v, list):
                     assert r["output"][nid]["inputs"].get(k) == v, f"{name} node {nid} input {k}"
     assert result["consoleErrors"] == [], result["consoleErrors"]
+
+
+def test_pose_file_upload_button(server, tmp_path):
+    from realcam_core.camera import presets, re10k
+
+    src = tmp_path / "uploaded_orbit.txt"
+    src.write_text(re10k.format_re10k(presets.make_preset("orbit_left", 8)))
+    run_node("pose_upload.mjs", server, file=src)
+    result = json.loads((ARTIFACTS / "pose_upload.json").read_text())
+    assert "choose pose file to upload" in result["buttons"]
+    assert result["value"] == "uploaded_orbit.txt"
+    assert result["widgetsValues"][0] == "uploaded_orbit.txt" and len(result["widgetsValues"]) == 2
+    assert (server.base / "input" / "uploaded_orbit.txt").read_text() == src.read_text()
+    assert result["consoleErrors"] == []
