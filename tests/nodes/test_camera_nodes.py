@@ -1,0 +1,73 @@
+"""Camera path nodes through the real server: pose files out and back in, presets, interrupts."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+import requests
+import torch
+
+from realcam_core.camera import presets, re10k
+
+
+def test_saved_pose_file_reads_back_exactly(server):
+    prompt = {
+        "1": {"class_type": "RealCamCameraPreset", "inputs": {"preset": "orbit_left", "num_frames": 12,
+                                                              "amplitude": 0.0}},
+        "2": {"class_type": "RealCamSavePoseFile", "inputs": {"trajectory": ["1", 0],
+                                                              "filename_prefix": "realcam/test_orbit"}},
+    }
+    outputs = server.run_ok(prompt)
+    saved = outputs["2"]["pose_files"][0]
+    path = server.base / "output" / saved["subfolder"] / saved["filename"]
+    back = re10k.read_re10k(path)
+    expected = presets.make_preset("orbit_left", 12)
+    assert back.num_frames == 12
+    assert torch.equal(back.c2w, expected.c2w)
+
+    # and the saved file drives the loader like any other RealEstate10K file
+    (server.base / "input" / "roundtrip.txt").write_text(path.read_text())
+    prompt = {
+        "1": {"class_type": "RealCamLoadPoseFile", "inputs": {"pose_file": "roundtrip.txt", "translation_scale": 2.0}},
+        "2": {"class_type": "RealCamSavePoseFile", "inputs": {"trajectory": ["1", 0],
+                                                              "filename_prefix": "realcam/test_scaled"}},
+    }
+    outputs = server.run_ok(prompt)
+    saved = outputs["2"]["pose_files"][0]
+    scaled = re10k.read_re10k(server.base / "output" / saved["subfolder"] / saved["filename"])
+    assert torch.allclose(scaled.c2w[:, :3, 3], 2 * expected.c2w[:, :3, 3], atol=1e-6)
+    assert torch.allclose(scaled.c2w[:, :3, :3], expected.c2w[:, :3, :3], atol=1e-6)
+
+
+@pytest.mark.timeout(180)
+def test_long_render_can_be_interrupted(server):
+    (server.base / "input").mkdir(exist_ok=True)
+    import numpy as np
+
+    np.save(server.base / "input" / "big_depth.npy", np.full((576, 1024), 3.0, dtype=np.float32))
+    prompt = {
+        "1": {"class_type": "EmptyImage", "inputs": {"width": 1024, "height": 576, "batch_size": 1, "color": 0x808080}},
+        "2": {"class_type": "RealCamLoadDepthFile", "inputs": {"file": "big_depth.npy", "metres_per_unit": 0.001}},
+        "3": {"class_type": "RealCamSceneFromDepth", "inputs": {
+            "image": ["1", 0], "depth": ["2", 0], "depth_encoding": "metres", "max_depth": 20.0, "min_depth": 0.5,
+            "fov_deg": 0.0}},
+        "4": {"class_type": "RealCamCameraPreset", "inputs": {"preset": "zoom_in", "num_frames": 1024,
+                                                              "amplitude": 0.0}},
+        "5": {"class_type": "RealCamPointCloudRender", "inputs": {
+            "scene": ["3", 0], "trajectory": ["4", 0], "width": 1024, "height": 576, "point_size": 2,
+            "mask_kernel": 5, "fit": "crop"}},
+        "6": {"class_type": "PreviewImage", "inputs": {"images": ["5", 0]}},
+    }
+    timer = threading.Timer(4.0, lambda: requests.post(server.url + "/interrupt", timeout=10))
+    start = time.time()
+    timer.start()
+    try:
+        entry = server.run(prompt, timeout=170)
+    finally:
+        timer.cancel()
+    kinds = [m[0] for m in entry["status"]["messages"]]
+    assert entry["status"]["status_str"] == "error" and "execution_interrupted" in kinds, kinds
+    assert time.time() - start < 60
+    assert server.alive()
