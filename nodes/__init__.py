@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from comfy_api.latest import ComfyExtension, io
 
-from . import camera_nodes, depth_nodes, render_nodes
+from . import camera_nodes, depth_nodes, render_nodes, trajectory_nodes
 from .common import register_model_folders
 
 register_model_folders()
@@ -13,6 +13,7 @@ NODE_CLASSES: list[type[io.ComfyNode]] = [
     *depth_nodes.NODES,
     *camera_nodes.NODES,
     *render_nodes.NODES,
+    *trajectory_nodes.NODES,
 ]
 
 

@@ -71,3 +71,25 @@ def test_long_render_can_be_interrupted(server):
     assert entry["status"]["status_str"] == "error" and "execution_interrupted" in kinds, kinds
     assert time.time() - start < 60
     assert server.alive()
+
+
+def test_se3_interpolate_and_cameractrl_round_trip(server):
+    prompt = {
+        "1": {"class_type": "RealCamCameraPreset", "inputs": {"preset": "orbit_left", "num_frames": 16,
+                                                              "amplitude": 0.0}},
+        "2": {"class_type": "RealCamSE3Interpolate", "inputs": {
+            "trajectory": ["1", 0], "num_frames": 31, "method": "linear_se3", "easing": "linear", "closed": False}},
+        "3": {"class_type": "RealCamTrajectoryFromCameraCtrl", "inputs": {"cameractrl_poses": ["2", 2],
+                                                                          "translation_scale": 1.0}},
+        "4": {"class_type": "RealCamSavePoseFile", "inputs": {"trajectory": ["3", 0],
+                                                              "filename_prefix": "realcam/interp"}},
+        "5": {"class_type": "PreviewImage", "inputs": {"images": ["2", 3]}},
+    }
+    outputs = server.run_ok(prompt)
+    saved = outputs["4"]["pose_files"][0]
+    traj = re10k.read_re10k(server.base / "output" / saved["subfolder"] / saved["filename"])
+    src = presets.make_preset("orbit_left", 16)
+    assert traj.num_frames == 31
+    # every second frame of the 31-frame path is a keyframe of the 16-frame preset
+    assert torch.allclose(traj.c2w[::2], src.c2w, atol=1e-5)
+    assert outputs["5"]["images"], "the path plot was previewed"
