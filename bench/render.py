@@ -1,0 +1,177 @@
+"""Benchmark the point-cloud renderer: ms/frame, peak memory, and the memory-bandwidth floor.
+
+Scene: the synthetic room (scripts/make_synthetic_room.py) generated at each output size, one point
+per pixel (512x320: 163,840 points; 1024x576: 589,824), rendered along a forward dolly with yaw and
+lift (1 m, 20 degrees, 0.2 m) with 2-px splats.
+
+Per case it prints
+  fresh ms/frame   render_point_cloud as a node calls it (new output tensors every call);
+  reuse ms/frame   the same into preallocated outputs (`out=`): the difference is first-touch page
+                   faults of fresh memory, which a CPU pays on every new tensor;
+  peak MiB         extra memory at the peak of one render, outputs included (CPU: peak RSS growth
+                   in a fresh child process, Linux; CUDA: torch.cuda.max_memory_allocated);
+  floor ms/frame   one torch copy that reads and writes as many bytes as the renderer must touch at
+                   the least: read the points (12 B each) and the winners' colours (12 B/pixel),
+                   write frames, depth and visibility (17 B/pixel);
+  ratio            reuse / floor.
+Timings are the best of --repeats runs (the machine may be shared; best-of filters the noise).
+
+    python bench/render.py [--device cpu|cuda] [--repeats 7] [--threads N] [--splat 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import math
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import torch  # noqa: E402
+
+from realcam_core.render import RenderResult, render_point_cloud, unproject_depth  # noqa: E402
+
+CASES = [(512, 320, 16), (1024, 576, 25)]
+
+
+def _room_module():
+    spec = importlib.util.spec_from_file_location("make_synthetic_room", ROOT / "scripts" / "make_synthetic_room.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def scene(width: int, height: int, device: str):
+    """-> points (P, 3), colours (P, 3), K (3, 3) of the synthetic room at (height, width)."""
+    room = _room_module()
+    rgb, depth_mm, meta = room.make_room(width, height)
+    K = torch.tensor([[meta["fx"], 0, meta["cx"]], [0, meta["fy"], meta["cy"]], [0, 0, 1]], dtype=torch.float32)
+    depth = torch.from_numpy(depth_mm.astype("float32")) / 1000.0
+    pts = unproject_depth(depth, K).reshape(-1, 3)
+    cols = torch.from_numpy(rgb).float().div(255.0).reshape(-1, 3)
+    return pts.to(device), cols.to(device), K
+
+
+def trajectory(n: int) -> torch.Tensor:
+    """(n, 4, 4) c2w: dolly 1 m forward, yaw 20 degrees, lift 0.2 m, linearly over the frames."""
+    c2w = torch.eye(4).repeat(n, 1, 1)
+    for i in range(n):
+        a = i / max(n - 1, 1)
+        yaw = math.radians(20.0) * a
+        c2w[i, 0, 0], c2w[i, 0, 2] = math.cos(yaw), math.sin(yaw)
+        c2w[i, 2, 0], c2w[i, 2, 2] = -math.sin(yaw), math.cos(yaw)
+        c2w[i, :3, 3] = torch.tensor([0.0, -0.2 * a, 1.0 * a])
+    return c2w
+
+
+def _sync(device: str) -> None:
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()
+
+
+def _best(fn, repeats: int, device: str) -> float:
+    fn()  # warm-up (allocator, kernels)
+    _sync(device)
+    best = float("inf")
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        _sync(device)
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+def floor_seconds(n_bytes: int, repeats: int, device: str) -> float:
+    """Best time of one copy that reads n_bytes/2 and writes n_bytes/2 (preallocated, no page faults)."""
+    n = max(n_bytes // 8, 1)
+    src = torch.ones(n, dtype=torch.float32, device=device)
+    dst = torch.zeros(n, dtype=torch.float32, device=device)
+    return _best(lambda: dst.copy_(src), repeats, device)
+
+
+def peak_child(width: int, height: int, frames: int, splat: int, threads: int | None) -> float:
+    """Peak extra RSS (MiB) of one render, measured in a fresh process so earlier runs do not mask it."""
+    cmd = [sys.executable, __file__, "--peak-child", f"{width}x{height}x{frames}", "--splat", str(splat)]
+    if threads:
+        cmd += ["--threads", str(threads)]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    return json.loads(out.strip().splitlines()[-1])["peak_mib"]
+
+
+def _child(spec: str, splat: int) -> None:
+    width, height, frames = (int(v) for v in spec.split("x"))
+    pts, cols, K = scene(width, height, "cpu")
+    c2w = trajectory(frames)
+    render_point_cloud(pts[:1000], cols[:1000], K, c2w[:1], height, width, splat=splat)  # load kernels
+
+    def status(field: str) -> float:
+        line = next(v for v in Path("/proc/self/status").read_text().splitlines() if v.startswith(field + ":"))
+        return int(line.split()[1]) / 1024.0
+
+    before = status("VmRSS")
+    Path("/proc/self/clear_refs").write_text("5")  # reset the peak (VmHWM) to the current RSS
+    render_point_cloud(pts, cols, K, c2w, height, width, splat=splat)
+    print(json.dumps({"peak_mib": status("VmHWM") - before}))
+
+
+def run_case(width: int, height: int, frames: int, args: argparse.Namespace) -> str:
+    """One table row."""
+    dev = args.device
+    pts, cols, K = scene(width, height, dev)
+    c2w = trajectory(frames)
+    kw = {"splat": args.splat, "chunk": args.chunk}
+    out = RenderResult(
+        torch.empty(frames, height, width, 3, device=dev),
+        torch.empty(frames, height, width, device=dev),
+        torch.empty(frames, height, width, dtype=torch.bool, device=dev),
+    )
+    fresh = _best(lambda: render_point_cloud(pts, cols, K, c2w, height, width, **kw), args.repeats, dev)
+    reuse = _best(lambda: render_point_cloud(pts, cols, K, c2w, height, width, out=out, **kw), args.repeats, dev)
+    if dev.startswith("cuda"):
+        torch.cuda.reset_peak_memory_stats()
+        base = torch.cuda.memory_allocated()
+        render_point_cloud(pts, cols, K, c2w, height, width, **kw)
+        peak = (torch.cuda.max_memory_allocated() - base) / 2**20
+    else:
+        peak = peak_child(width, height, frames, args.splat, args.threads)
+    n_points, pixels = pts.shape[0], height * width
+    floor = floor_seconds(frames * (n_points * 12 + pixels * (12 + 17)), args.repeats, dev)
+    vis = out.visible.float().mean().item()
+    return (f"| {width}x{height} | {frames} | {n_points:,} | {fresh / frames * 1e3:.2f} | {reuse / frames * 1e3:.2f} "
+            f"| {peak:.0f} | {floor / frames * 1e3:.2f} | {reuse / floor:.1f} | {vis:.3f} |")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--device", default="cpu")
+    ap.add_argument("--repeats", type=int, default=7)
+    ap.add_argument("--threads", type=int, default=None, help="torch.set_num_threads (default: torch's)")
+    ap.add_argument("--splat", type=int, default=2)
+    ap.add_argument("--chunk", type=int, default=None, help="frames per pass (default: the renderer's)")
+    ap.add_argument("--peak-child", default=None, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    if args.peak_child:
+        _child(args.peak_child, args.splat)
+        return
+
+    dev = args.device
+    print(f"torch {torch.__version__}, device {dev}"
+          + (f" ({torch.cuda.get_device_name()})" if dev.startswith("cuda") else f", {torch.get_num_threads()} threads")
+          + f", {os.cpu_count()} CPUs, splat {args.splat}, best of {args.repeats}")
+    print("| size | frames | points | fresh ms/frame | reuse ms/frame | peak MiB | floor ms/frame | ratio | visible |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for width, height, frames in CASES:
+        print(run_case(width, height, frames, args), flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,549 @@
+"""Point-cloud preview renderer: pure-torch z-buffer splatting, visibility and noise-shaping masks.
+
+Conventions (DESIGN §2), relied on by every function here:
+- OpenCV camera axes (x right, y down, z forward), metres;
+- poses are camera-to-world ``c2w`` (N, 4, 4) acting on column vectors; the world is the scene's own
+  camera (frame 0 of a trajectory is the identity), so a scene's unprojected depth is already in it;
+- pixel intrinsics ``K`` (3, 3) at the size they are used at, pixel centres at +0.5: pixel (row i,
+  column j) covers the continuous image square [j, j+1) x [i, i+1).
+
+How `render_point_cloud` works, and why it is fast and deterministic without boolean indexing:
+1. Each point is projected once per frame (elementwise, so every device and chunk size rounds alike).
+2. A splat of size s covers the s x s pixels whose centres are nearest the point: for odd s the
+   pixel containing it, (floor(u), floor(v)), and its (s-1)/2 rings; for even s the pixels around
+   the nearest pixel corner (floor(u + 0.5), floor(v + 0.5)); s = 2 is upstream's open3d
+   ``point_size=2`` 2x2 square. That pixel or corner is the point's *anchor*; all points with the
+   same anchor have the same footprint, anchor + d with d in [-lo, hi] on each axis.
+3. A z-buffer over anchors keeps the smallest packed int64 key
+   ``depth_bits << 32 | rank << r | half_bits << idx_bits | point_index`` with one
+   ``scatter_reduce_(..., "amin")``. Positive IEEE floats order like their bit patterns, so the
+   nearest point wins, and the result never depends on scatter order (CPU threads, CUDA atomics).
+   Keeping only the nearest point per anchor loses nothing, since they share the footprint.
+4. A pixel q then takes the minimum over taps d of ``key[q - d]`` with the tap's rank added: a
+   separable min-filter of the anchor image. The rank sits below the depth bits, so it only breaks
+   exact depth ties: the tap nearest the footprint centre first, then (even s, via the half bits)
+   the point whose own pixel is q, then the lower index. So an identity view reproduces a
+   constant-depth image exactly for every splat size, and float noise at pixel centres is harmless.
+5. Culling costs no masks: points at or behind the near plane get depth +inf (a key above the empty
+   pixel's sentinel, so they never win) and a position of 0; every projected position is clamped
+   into a one-pixel border around the padded anchor grid that the filter never reads.
+6. The winning index gathers colour and depth from tables whose extra last row is the background
+   (colour) and 0 (depth), so empty pixels need no special case either.
+On CPU the z-buffer and filter run one frame at a time (the buffers stay in cache); on GPUs a whole
+chunk of frames goes through each op at once. The arithmetic is identical.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+from .camera.intrinsics import denormalize_K, scale_K
+from .errors import input_error, require
+from .types import Scene
+
+__all__ = [
+    "MAX_SPLAT",
+    "RenderResult",
+    "fit_intrinsics",
+    "latent_mask",
+    "render_point_cloud",
+    "render_scene",
+    "scene_point_cloud",
+    "shaping_mask",
+    "unproject_depth",
+]
+
+MAX_SPLAT = 8
+_FLT_MAX_BITS = 0x7F7FFFFF  # float32 bit pattern of the largest finite float: the empty pixel's depth
+_LITTLE_ENDIAN = sys.byteorder == "little"
+
+
+@dataclass
+class RenderResult:
+    """Rendered frames along a camera path.
+
+    frames: (N, H, W, 3) float32 colours (background where nothing landed).
+    depth: (N, H, W) float32 camera-space z of the visible point in metres, 0 where nothing landed.
+    visible: (N, H, W) bool, True where a point's splat covers the pixel.
+    """
+
+    frames: torch.Tensor
+    depth: torch.Tensor
+    visible: torch.Tensor
+
+
+# --------------------------------------------------------------------------------------------------
+# checks
+
+
+def _tensor(x: object, name: str, expected: str) -> torch.Tensor:
+    if not isinstance(x, torch.Tensor):
+        raise input_error(name, f"a torch.Tensor {expected}", type(x).__name__)
+    return x
+
+
+def _finite(x: torch.Tensor, name: str) -> None:
+    require(bool(torch.isfinite(x).all()), name, "finite values", "NaN or inf")
+
+
+def _positive_int(v: object, name: str) -> int:
+    require(isinstance(v, int) and not isinstance(v, bool) and v > 0, name, "a positive int", v)
+    return int(v)
+
+
+def _batched_K(K: torch.Tensor, n: int, name: str = "K") -> torch.Tensor:
+    """(3, 3) or (n, 3, 3) -> (n, 3, 3) float64."""
+    _tensor(K, name, "(3, 3) or (N, 3, 3)")
+    ok = tuple(K.shape) == (3, 3) or (K.ndim == 3 and tuple(K.shape[1:]) == (3, 3) and K.shape[0] in (1, n))
+    require(ok, name, f"shape (3, 3) or ({n}, 3, 3)", tuple(K.shape))
+    _finite(K, name)
+    return K.detach().to("cpu", torch.float64).reshape(-1, 3, 3).expand(n, 3, 3)  # small matrix maths on the CPU
+
+
+# --------------------------------------------------------------------------------------------------
+# unprojection
+
+
+def unproject_depth(depth: torch.Tensor, K: torch.Tensor) -> torch.Tensor:
+    """Depth (H, W) or (B, H, W) metres + K (3, 3) or (B, 3, 3) -> camera-space points (..., H, W, 3).
+
+    Pixel (i, j) is the ray through its centre (j + 0.5, i + 0.5); the point is that ray at z = depth.
+    Depth 0 (invalid) gives the point (0, 0, 0), which the renderer's near plane culls.
+    """
+    _tensor(depth, "depth", "(H, W) or (B, H, W)")
+    require(depth.ndim in (2, 3), "depth", "shape (H, W) or (B, H, W)", tuple(depth.shape))
+    batched = depth.ndim == 3
+    d = depth if batched else depth.unsqueeze(0)
+    b, h, w = d.shape
+    Kb = _batched_K(K, b)
+    require(bool((torch.linalg.det(Kb) != 0).all()), "K", "invertible intrinsics (fx, fy != 0)", "a singular K")
+    dtype = d.dtype if d.dtype.is_floating_point else torch.float32
+    # rays in float64 on the CPU (every backend has it there), then the depth's dtype and device
+    K_inv = torch.linalg.inv(Kb)  # (B, 3, 3)
+    u = torch.arange(w, dtype=torch.float64) + 0.5
+    v = torch.arange(h, dtype=torch.float64) + 0.5
+    pix = torch.stack([u[None, :].expand(h, w), v[:, None].expand(h, w), torch.ones(h, w, dtype=torch.float64)], -1)
+    rays = torch.einsum("bij,hwj->bhwi", K_inv, pix)  # (B, H, W, 3) = K^-1 (u, v, 1)
+    rays = rays / rays[..., 2:3]  # z component 1, so points have z == depth exactly
+    points = rays.to(device=d.device, dtype=dtype) * d.to(dtype).unsqueeze(-1)
+    return points if batched else points[0]
+
+
+def scene_point_cloud(scene: Scene) -> tuple[torch.Tensor, torch.Tensor]:
+    """The scene's valid pixels as a point cloud: points (P, 3) in the scene camera, colours (P, 3)."""
+    scene.validate()
+    points = unproject_depth(scene.depth.float(), scene.K)
+    keep = scene.mask.bool() & (scene.depth > 0) & torch.isfinite(scene.depth)
+    return points[keep], scene.image.float()[keep]
+
+
+# --------------------------------------------------------------------------------------------------
+# intrinsics for an output size
+
+
+def fit_intrinsics(K: torch.Tensor, src_hw: tuple[int, int], dst_hw: tuple[int, int], fit: str = "crop") -> torch.Tensor:
+    """Pixel K (..., 3, 3) at src (H, W) -> the camera that shows the same view at dst (H, W).
+
+    "stretch" scales each axis by its own ratio (the image is squashed to the new aspect); "crop"
+    scales both by the larger ratio and centre-crops the overflow, as upstream's resize-then-crop
+    does, so pixels stay square and the focal length stays isotropic.
+    """
+    require(fit in ("crop", "stretch"), "fit", "'crop' or 'stretch'", fit)
+    if fit == "stretch" or tuple(src_hw) == tuple(dst_hw):
+        return scale_K(K, tuple(src_hw), tuple(dst_hw))
+    (sh, sw), (dh, dw) = src_hw, dst_hw
+    s = max(dh / sh, dw / sw)
+    out = K.clone()
+    out[..., 0, :] = K[..., 0, :] * s
+    out[..., 1, :] = K[..., 1, :] * s
+    out[..., 0, 2] -= (sw * s - dw) / 2
+    out[..., 1, 2] -= (sh * s - dh) / 2
+    return out
+
+
+# --------------------------------------------------------------------------------------------------
+# the renderer
+
+
+def _default_chunk(device: torch.device, n_frames: int, n_points: int) -> int:
+    # CPU: ~1M point-frames per pass (~50 MB of intermediates); GPU: ~8M (~0.8 GB).
+    budget = (1 << 20) if device.type == "cpu" else (1 << 23)
+    return max(1, min(n_frames, budget // max(n_points, 1)))
+
+
+def _zbuffer_batch(device: torch.device, chunk: int) -> int:
+    """Frames per z-buffer/filter pass: one on CPU (its buffers stay in cache), the whole chunk elsewhere."""
+    return 1 if device.type == "cpu" else chunk
+
+
+@dataclass(frozen=True)
+class _Footprint:
+    """Splat geometry for size s (see the module docstring): offsets d in [-lo, hi] from the anchor."""
+
+    size: int
+    even: bool
+    lo: int
+    hi: int
+
+    @classmethod
+    def of(cls, size: int) -> _Footprint:
+        even = size % 2 == 0
+        return cls(size, even, size // 2 if even else (size - 1) // 2, size // 2 - 1 if even else (size - 1) // 2)
+
+    def rank(self, d: int) -> int:
+        """Tie-break cost of offset d: squared distance (in pixels) of the tap from the footprint centre."""
+        c = (abs(2 * d + 1) - 1) // 2 if self.even else abs(d)
+        return c * c
+
+    @property
+    def rank_bits(self) -> int:
+        return (2 * max(self.rank(d) for d in range(-self.lo, self.hi + 1))).bit_length() + (2 if self.even else 0)
+
+
+def _project(M: torch.Tensor, pts: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
+    """(n, 3, 4) projection of (3, P) points -> out (n, 3, P) float32.
+
+    Elementwise on purpose: each value is the same expression on every device and chunk size
+    (a batched matmul changes its rounding with the batch shape, and on GPUs may run in TF32).
+    """
+    torch.addcmul(M[:, :, 3:4], M[:, :, 0:1], pts[0][None, None, :], out=out)
+    out.addcmul_(M[:, :, 1:2], pts[1][None, None, :])
+    out.addcmul_(M[:, :, 2:3], pts[2][None, None, :])
+    return out
+
+
+def render_point_cloud(
+    points: torch.Tensor,
+    colors: torch.Tensor,
+    K: torch.Tensor,
+    c2w: torch.Tensor,
+    height: int,
+    width: int,
+    *,
+    splat: int = 2,
+    near: float = 1e-3,
+    background: float | Sequence[float] = 0.0,
+    chunk: int | None = None,
+    callback: Callable[[int], None] | None = None,
+    out: RenderResult | None = None,
+) -> RenderResult:
+    """Render a coloured point cloud from N cameras with a z-buffer splat (see the module docstring).
+
+    points: (P, 3) world coordinates (the scene camera's space, metres). colors: (P, 3).
+    K: (3, 3) or (N, 3, 3) pixel intrinsics at (height, width). c2w: (N, 4, 4) or (4, 4) camera-to-world.
+    splat: footprint in pixels, 1..8 (2 matches upstream's open3d point_size 2).
+    near: points with camera z <= near are culled. background: grey level or (r, g, b) of empty pixels.
+    chunk: frames per pass (default: by point count and device). callback(frames_done) runs after
+    every chunk; it may raise to interrupt (ComfyUI's cancel). out: buffers to render into (reused
+    between calls they save the page faults of fresh memory, a large share of CPU time).
+    Runs on the device of `points`; returns a RenderResult on that device.
+    """
+    _tensor(points, "points", "(P, 3)")
+    _tensor(colors, "colors", "(P, 3)")
+    require(points.ndim == 2 and points.shape[1] == 3, "points", "shape (P, 3)", tuple(points.shape))
+    require(tuple(colors.shape) == tuple(points.shape), "colors", f"shape {tuple(points.shape)} like points",
+            tuple(colors.shape))
+    require(points.is_floating_point() and colors.is_floating_point(), "points/colors", "floating-point tensors",
+            (points.dtype, colors.dtype))
+    _finite(points, "points")
+    _tensor(c2w, "c2w", "(N, 4, 4)")
+    if c2w.ndim == 2:
+        c2w = c2w.unsqueeze(0)
+    require(c2w.ndim == 3 and tuple(c2w.shape[1:]) == (4, 4), "c2w", "shape (N, 4, 4)", tuple(c2w.shape))
+    n_frames = int(c2w.shape[0])
+    require(n_frames >= 1, "c2w", "at least one camera", n_frames)
+    _finite(c2w, "c2w")
+    height = _positive_int(height, "height")
+    width = _positive_int(width, "width")
+    require(isinstance(splat, int) and not isinstance(splat, bool) and 1 <= splat <= MAX_SPLAT, "splat",
+            f"an int footprint in pixels, 1..{MAX_SPLAT}", splat)
+    require(isinstance(near, (int, float)) and math.isfinite(near) and near > 0, "near", "a positive distance", near)
+    bg = [float(background)] * 3 if isinstance(background, (int, float)) else [float(b) for b in background]
+    require(len(bg) == 3, "background", "a number or 3 numbers (r, g, b)", background)
+    if chunk is not None:
+        chunk = _positive_int(chunk, "chunk")
+
+    device = points.device
+    n_points = int(points.shape[0])
+    fp = _Footprint.of(splat)
+    idx_bits = max(n_points.bit_length(), 1)  # index values 0..P (P = empty)
+    if idx_bits + fp.rank_bits > 32:
+        raise input_error("points", f"at most {2 ** (32 - fp.rank_bits) - 1} points for splat {splat}", n_points)
+
+    Kb = _batched_K(K, n_frames)
+    c2w64 = c2w.detach().to("cpu", torch.float64)
+    require(bool((torch.linalg.det(c2w64).abs() > 1e-12).all()), "c2w", "invertible camera-to-world matrices",
+            "a singular matrix")
+    w2c = torch.linalg.inv(c2w64)
+    # Anchors live in a padded grid: column = anchor + pad, with one garbage column on each side.
+    # Even splats anchor at floor(u + 0.5) and work in half pixels: 2 * (u + 0.5 + pad) truncated
+    # gives the anchor column (>> 1) and which half of it the point is in (& 1).
+    pad = fp.hi + 1
+    wp, hp = width + splat + 1, height + splat + 1
+    scale = 2.0 if fp.even else 1.0
+    Kp = Kb.clone()
+    Kp[:, :2, 2] += pad + (0.5 if fp.even else 0.0)
+    Kp[:, :2, :] *= scale
+    M = (Kp @ w2c[:, :3, :]).to(device=device, dtype=torch.float32)  # (N, 3, 4) projection matrices
+
+    pts = points.to(torch.float32).T.contiguous()  # (3, P)
+    table = torch.cat([colors.to(torch.float32), torch.tensor([bg], dtype=torch.float32, device=device)], 0)
+    if out is None:
+        frames = torch.empty(n_frames, height, width, 3, dtype=torch.float32, device=device)
+        depth = torch.empty(n_frames, height, width, dtype=torch.float32, device=device)
+        visible = torch.empty(n_frames, height, width, dtype=torch.bool, device=device)
+    else:
+        frames, depth, visible = out.frames, out.depth, out.visible
+        for name, t, shape, dt in (("frames", frames, (n_frames, height, width, 3), torch.float32),
+                                   ("depth", depth, (n_frames, height, width), torch.float32),
+                                   ("visible", visible, (n_frames, height, width), torch.bool)):
+            ok = tuple(t.shape) == shape and t.dtype == dt and t.device == device and t.is_contiguous()
+            require(ok, f"out.{name}", f"a contiguous {dt} tensor of shape {shape} on {device}",
+                    (tuple(t.shape), t.dtype, t.device))
+
+    chunk = min(chunk or _default_chunk(device, n_frames, n_points), n_frames)
+    sub = _zbuffer_batch(device, chunk)
+    idx_mask = (1 << idx_bits) - 1
+    empty_key = (_FLT_MAX_BITS << 32) | n_points
+    inf = torch.tensor(float("inf"), device=device)
+    rank_shift = idx_bits + (2 if fp.even else 0)
+    taps = [(d, fp.rank(d) << rank_shift) for d in range(-fp.lo, fp.hi + 1)]
+
+    # Every intermediate is allocated once and reused through out= ops: fresh memory costs a page
+    # fault per 4 KiB on first touch, which on a small CPU costs as much as the arithmetic.
+    proj = torch.empty(chunk, 3, n_points, dtype=torch.float32, device=device)
+    front = torch.empty(chunk, n_points, dtype=torch.bool, device=device)
+    iuv = torch.empty(chunk, 2, n_points, dtype=torch.int32, device=device)
+    flat = torch.empty(chunk, n_points, dtype=torch.int64, device=device)
+    keys = torch.empty(chunk, n_points, dtype=torch.int64, device=device)
+    point_index = torch.arange(n_points, dtype=torch.int32, device=device)
+    if _LITTLE_ENDIAN:  # the keys' two int32 words: depth bits are written straight into the high ones
+        words = keys.view(torch.int32).view(chunk, n_points, 2)
+        key_lo, z_cam = words[..., 0], words[..., 1].view(torch.float32)
+    else:
+        key_lo = torch.empty(chunk, n_points, dtype=torch.int32, device=device)
+        z_cam = torch.empty(chunk, n_points, dtype=torch.float32, device=device)
+    if not fp.even:
+        key_lo.copy_(point_index.expand(chunk, n_points))
+    zbuf = torch.empty(sub, hp, wp, dtype=torch.int64, device=device)
+    splat_filter = _SplatFilter(zbuf, pad, taps, idx_bits if fp.even else -1, height, width)
+    cell_offsets = (torch.arange(sub, device=device, dtype=torch.int64) * (hp * wp))[:, None]
+
+    for c0 in range(0, n_frames, chunk):
+        n = min(chunk, n_frames - c0)
+        pr = _project(M[c0 : c0 + n], pts, proj[:n])  # (n, 3, P): (u*z, v*z, z) in padded (half) pixels
+        zc = z_cam[:n]
+        torch.gt(pr[:, 2], near, out=front[:n])
+        torch.where(front[:n], pr[:, 2], inf, out=zc)  # culled: +inf depth and position 0
+        uv = torch.div(pr[:, :2], zc[:, None], out=pr[:, :2])  # culled: finite / inf = 0
+        uv[:, 0].clamp_(0, scale * wp - 1)
+        uv[:, 1].clamp_(0, scale * hp - 1)
+        iu = iuv[:n]
+        iu.copy_(uv)  # truncation == floor: clamped coordinates are >= 0
+        if fp.even:  # low word: index + half bits (1 where the point is in the right / lower half of its anchor)
+            lo = key_lo[:n]
+            hb = torch.bitwise_and(iu, 1, out=flat[:n].view(torch.int32).view(n, 2, n_points))  # flat as scratch
+            torch.add(point_index, hb[:, 0], alpha=1 << idx_bits, out=lo)
+            lo.add_(hb[:, 1], alpha=2 << idx_bits)
+            iu.bitwise_right_shift_(1)
+        torch.add(iu[:, 0], iu[:, 1], alpha=wp, out=flat[:n])
+        if not _LITTLE_ENDIAN:
+            torch.bitwise_or(zc.view(torch.int32).to(torch.int64) << 32, key_lo[:n].to(torch.int64), out=keys[:n])
+
+        for s0 in range(0, n, sub):
+            m = min(sub, n - s0)
+            f0 = c0 + s0
+            zb = zbuf[:m]
+            zb.fill_(empty_key)
+            idx = flat[s0 : s0 + m]
+            if m > 1:
+                idx = idx + cell_offsets[:m]
+            zb.view(-1).scatter_reduce_(0, idx.reshape(-1), keys[s0 : s0 + m].reshape(-1), "amin")
+            win = splat_filter(m)  # (m, H, W) winning keys
+            dep = depth[f0 : f0 + m]
+            if _LITTLE_ENDIAN:  # depth = the winner's depth bits (FLT_MAX where empty, zeroed below)
+                dep.view(torch.int32).copy_(win.view(torch.int32).view(m, height, width, 2)[..., 1])
+            else:
+                dep.view(torch.int32).copy_(win >> 32)
+            win.bitwise_and_(idx_mask)  # winning point index, P where empty
+            torch.index_select(table, 0, win.view(-1), out=frames[f0 : f0 + m].view(-1, 3))
+            vis = torch.ne(win, n_points, out=visible[f0 : f0 + m])
+            dep.mul_(vis)
+        if callback is not None:
+            callback(c0 + n)
+    return RenderResult(frames=frames, depth=depth, visible=visible)
+
+
+class _SplatFilter:
+    """The separable min-filter that turns the anchor key image into per-pixel winning keys.
+
+    Pixel q takes min over taps d of transform_d(key[q - d]): the tap's rank is added and, for even
+    splats, the anchor's half bit is flipped at d = 0, so that among equal depths the point whose
+    own pixel is q sorts first. Bit flips do not commute with min, so the row flip is applied to a
+    copy of the anchor image before the column pass (two column passes instead of one). The op
+    list for a batch size is built once: per frame only the tensor ops run.
+    """
+
+    def __init__(self, zbuf: torch.Tensor, pad: int, taps: list[tuple[int, int]], half_bit: int,
+                 height: int, width: int):
+        m, hp, wp = zbuf.shape
+        self.zbuf, self.pad, self.taps, self.half_bit, self.height, self.width = zbuf, pad, taps, half_bit, height, width
+        new = functools.partial(torch.empty, dtype=torch.int64, device=zbuf.device)
+        self.out = new(m, height, width)
+        if len(taps) > 1:
+            self.cols = new(m, hp, width)
+            self.flipped = new(m, hp, wp) if half_bit >= 0 else None
+            self.cols_flipped = new(m, hp, width) if half_bit >= 0 else None
+            ranked = any(r for _, r in taps) or half_bit >= 0
+            self.scratch = new(m, hp, width) if ranked and len(taps) > 2 else None
+        self.plans: dict[int, list[tuple[Callable, torch.Tensor, torch.Tensor | int, torch.Tensor]]] = {}
+
+    def __call__(self, m: int) -> torch.Tensor:
+        plan = self.plans.get(m)
+        if plan is None:
+            plan = self.plans[m] = self._plan(m)
+        for fn, a, b, out in plan:
+            fn(a, b, out=out)
+        return self.out[:m]
+
+    def _reduce(self, items: list[tuple[torch.Tensor, int, int]], dst: torch.Tensor) -> list:
+        """Steps for dst = min over items (view, xor_mask, add) of (view ^ xor_mask) + add."""
+        plain = [v for v, x, r in items if not x and not r]
+        ranked = [(v, x, r) for v, x, r in items if x or r]
+        steps: list = []
+
+        def transformed(v: torch.Tensor, x: int, r: int, out: torch.Tensor) -> torch.Tensor:
+            if x:
+                steps.append((torch.bitwise_xor, v, x, out))
+                v = out
+            if r:
+                steps.append((torch.add, v, r, out))
+            return out
+
+        if len(plain) >= 2:
+            steps.append((torch.minimum, plain[0], plain[1], dst))
+            plain = plain[2:]
+        elif ranked:
+            transformed(*ranked.pop(0), dst)
+        else:
+            steps.append((torch.add, plain.pop(0), 0, dst))  # a copy
+        steps += [(torch.minimum, dst, v, dst) for v in plain]
+        for v, x, r in ranked:
+            tmp = self.scratch[: dst.shape[0], : dst.shape[1]]
+            steps.append((torch.minimum, dst, transformed(v, x, r, tmp), dst))
+        return steps
+
+    def _plan(self, m: int) -> list:
+        pad, h, w = self.pad, self.height, self.width
+        anchor, out = self.zbuf[:m], self.out[:m]
+        if len(self.taps) == 1:
+            return [(torch.add, anchor[:, pad : pad + h, pad : pad + w], 0, out)]
+
+        def columns(src: torch.Tensor, dst: torch.Tensor) -> list:
+            flip = (1 << self.half_bit) if self.half_bit >= 0 else 0
+            return self._reduce([(src[:, :, pad - d : pad - d + w], flip if d == 0 else 0, r) for d, r in self.taps], dst)
+
+        cols = self.cols[:m]
+        steps = columns(anchor, cols)
+        rows_src = {d: cols for d, _ in self.taps}
+        if self.half_bit >= 0:
+            flipped = self.flipped[:m]
+            steps.append((torch.bitwise_xor, anchor, 1 << (self.half_bit + 1), flipped))
+            steps += columns(flipped, self.cols_flipped[:m])
+            rows_src[0] = self.cols_flipped[:m]
+        steps += self._reduce([(rows_src[d][:, pad - d : pad - d + h, :], 0, r) for d, r in self.taps], out)
+        return steps
+
+
+def render_scene(
+    scene: Scene,
+    c2w: torch.Tensor,
+    height: int | None = None,
+    width: int | None = None,
+    *,
+    K: torch.Tensor | None = None,
+    K_norm: torch.Tensor | None = None,
+    fit: str = "crop",
+    splat: int = 2,
+    near: float = 1e-3,
+    background: float | Sequence[float] = 0.0,
+    device: torch.device | str | None = None,
+    chunk: int | None = None,
+    callback: Callable[[int], None] | None = None,
+) -> RenderResult:
+    """Render a Scene's point cloud along c2w (N, 4, 4) at (height, width) (default: the scene's size).
+
+    Intrinsics, first that is given: K_norm (3, 3) or (N, 3, 3) normalised (a trajectory's), or K in
+    pixels at the output size, else the scene's own K fitted to the output size (`fit_intrinsics`).
+    device: where to render (default: the scene's device). Other arguments: `render_point_cloud`.
+    """
+    height = scene.height if height is None else _positive_int(height, "height")
+    width = scene.width if width is None else _positive_int(width, "width")
+    if K_norm is not None:
+        K_out = denormalize_K(_tensor(K_norm, "K_norm", "(3, 3) or (N, 3, 3)").float(), height, width)
+    elif K is not None:
+        K_out = _tensor(K, "K", "(3, 3) or (N, 3, 3)")
+    else:
+        K_out = fit_intrinsics(scene.K.float(), (scene.height, scene.width), (height, width), fit)
+    points, colors = scene_point_cloud(scene)
+    dev = torch.device(device) if device is not None else points.device
+    _tensor(c2w, "c2w", "(N, 4, 4)")
+    return render_point_cloud(
+        points.to(dev), colors.to(dev), K_out, c2w, height, width,
+        splat=splat, near=near, background=background, chunk=chunk, callback=callback,
+    )
+
+
+# --------------------------------------------------------------------------------------------------
+# noise-shaping masks
+
+
+def shaping_mask(visible: torch.Tensor, k: int = 5, outside: str = "ignore") -> torch.Tensor:
+    """(N, H, W) or (H, W) bool -> same shape bool: True where the whole k x k neighbourhood is visible.
+
+    k odd (upstream: 5). outside="ignore" matches upstream's `apply_thresholded_conv` (reflect padding
+    makes the window at the border see only in-image pixels); outside="invisible" treats pixels beyond
+    the border as holes, so a (k//2)-pixel frame is always False.
+    """
+    _tensor(visible, "visible", "(N, H, W) bool")
+    require(visible.ndim in (2, 3), "visible", "shape (N, H, W) or (H, W)", tuple(visible.shape))
+    require(isinstance(k, int) and not isinstance(k, bool) and k >= 1 and k % 2 == 1, "k", "an odd int >= 1", k)
+    require(outside in ("ignore", "invisible"), "outside", "'ignore' or 'invisible'", outside)
+    vis = visible.bool()
+    r = k // 2
+    if r == 0:
+        return vis.clone()
+    h, w = vis.shape[-2:]
+    padded = vis.new_full((*vis.shape[:-2], h + 2 * r, w + 2 * r), outside == "ignore")
+    padded[..., r : r + h, r : r + w] = vis
+    cols = padded[..., :, 0:w].clone()
+    for d in range(1, k):
+        cols &= padded[..., :, d : d + w]
+    out = cols[..., 0:h, :].clone()
+    for d in range(1, k):
+        out &= cols[..., d : d + h, :]
+    return out
+
+
+def latent_mask(mask: torch.Tensor, latent_h: int, latent_w: int, threshold: float = 0.9) -> torch.Tensor:
+    """(N, H, W) pixel mask -> (N, latent_h, latent_w) bool, as upstream builds its noise-shaping mask.
+
+    Upstream order: visibility -> `shaping_mask` (k=5) -> this: bilinear resize with align_corners=True,
+    then keep values >= threshold (0.9).
+    """
+    _tensor(mask, "mask", "(N, H, W)")
+    require(mask.ndim == 3, "mask", "shape (N, H, W)", tuple(mask.shape))
+    latent_h = _positive_int(latent_h, "latent_h")
+    latent_w = _positive_int(latent_w, "latent_w")
+    require(isinstance(threshold, (int, float)) and 0.0 <= threshold <= 1.0, "threshold", "a number in [0, 1]",
+            threshold)
+    m = mask.to(torch.float32).unsqueeze(0)  # (1, N, H, W): frames as channels, like upstream
+    small = F.interpolate(m, size=(latent_h, latent_w), mode="bilinear", align_corners=True)[0]
+    return small >= threshold
