@@ -1,0 +1,95 @@
+// The Trajectory Editor in the real frontend: open the template, run it once so the point cloud
+// arrives, drag a keyframe camera with real mouse events, queue again, reload the page.
+import fs from "node:fs";
+import path from "node:path";
+import { openComfy, parseArgs, relevantErrors } from "./lib.mjs";
+
+const args = parseArgs(process.argv);
+const shot = (page, name) => page.screenshot({ path: path.join(args.out, `editor_${name}.png`) });
+const { page, consoleErrors, close } = await openComfy(args.url);
+const result = {};
+
+const editorState = () => page.evaluate(() => {
+  const n = window.app.graph.nodes.find((x) => x.comfyClass === "RealCamTrajectoryEditor");
+  return n.widgets.find((w) => w.name === "editor_state").value;
+});
+
+async function history() {
+  return (await fetch(`${args.url}/history`)).json();
+}
+
+// press Queue (what the Run button calls) and wait for that prompt's history entry
+async function queueAndWait() {
+  const before = new Set(Object.keys(await history()));
+  await page.evaluate(async () => { await window.app.queuePrompt(0, 1); });
+  const deadline = Date.now() + 120000;
+  while (Date.now() < deadline) {
+    const h = await history();
+    const fresh = Object.keys(h).filter((id) => !before.has(id));
+    if (fresh.length && h[fresh[0]].status?.completed !== undefined) return h[fresh[0]];
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  throw new Error("the queued prompt did not finish in 120 s");
+}
+
+// screen position of keyframe `k`'s camera in the editor viewport (found with the editor's own picking)
+const keyframeOnScreen = (k) => page.evaluate((k) => {
+  const ed = window.app.graph.nodes.find((x) => x.comfyClass === "RealCamTrajectoryEditor").realcamEditor;
+  ed.drawNow();
+  const c = ed.viewport, r = c.getBoundingClientRect();
+  for (let y = 0; y < c.height; y += 2) for (let x = 0; x < c.width; x += 2) {
+    if (ed.pickKeyframe(x, y) === k) return [r.left + (x / c.width) * r.width, r.top + (y / c.height) * r.height];
+  }
+  return null;
+}, k);
+
+try {
+  const wf = await (await fetch(`${args.url}/api/workflow_templates/${args.pack}/camera_editor_offline.json`)).json();
+  await page.evaluate(async (wf) => { await window.app.loadGraphData(wf, true, false, "camera_editor_offline"); }, wf);
+  await page.waitForTimeout(500);
+  result.stateInitial = await editorState();
+  result.firstRun = await queueAndWait();
+  await page.waitForFunction(() => {
+    const n = window.app.graph.nodes.find((x) => x.comfyClass === "RealCamTrajectoryEditor");
+    return n?.realcamEditor?.cloud?.count > 0;
+  }, null, { timeout: 30000 });
+  result.cloudPoints = await page.evaluate(() => window.app.graph.nodes
+    .find((x) => x.comfyClass === "RealCamTrajectoryEditor").realcamEditor.cloud.count);
+  await shot(page, "1_cloud");
+
+  // drag the last keyframe's camera with the mouse
+  const lastKey = JSON.parse(await editorState()).keyframes.length - 1;
+  result.seededKeyframes = lastKey + 1;
+  const at = await keyframeOnScreen(lastKey);
+  result.dragFrom = at;
+  if (!at) throw new Error(`keyframe ${lastKey} not visible in the editor viewport`);
+  await page.mouse.move(at[0], at[1]);
+  await page.mouse.down();
+  await page.mouse.move(at[0] + 60, at[1] + 25, { steps: 8 });
+  await page.mouse.up();
+  await page.waitForTimeout(300);
+  result.stateAfterDrag = await editorState();
+  await shot(page, "2_dragged");
+
+  result.secondRun = await queueAndWait();
+  await shot(page, "3_second_run");
+
+  // reload: ComfyUI restores the open workflow; the editor state and the cloud come back
+  await page.reload();
+  await page.waitForFunction(() => window.app?.graph?.nodes?.some((x) => x.comfyClass === "RealCamTrajectoryEditor"),
+    null, { timeout: 60000 });
+  await page.waitForTimeout(1500);
+  result.stateAfterReload = await editorState();
+  result.cloudAfterReload = await page.evaluate(() => window.app.graph.nodes
+    .find((x) => x.comfyClass === "RealCamTrajectoryEditor").realcamEditor?.cloud?.count ?? null);
+  // and the saved workflow JSON carries the state too
+  result.serializedState = await page.evaluate(() => {
+    const wf = window.app.graph.serialize();
+    return wf.nodes.find((n) => n.type === "RealCamTrajectoryEditor").widgets_values[0];
+  });
+  await shot(page, "4_reloaded");
+} finally {
+  result.consoleErrors = relevantErrors(consoleErrors);
+  await close();
+}
+fs.writeFileSync(path.join(args.out, "editor.json"), JSON.stringify(result, null, 1));

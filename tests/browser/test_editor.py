@@ -1,0 +1,61 @@
+"""Trajectory Editor in real chromium: mouse drag edits the path, the backend receives it, reload keeps it."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parents[1]
+sys.path.insert(0, str(REPO / "scripts"))
+import install_examples  # noqa: E402
+
+sys.path.insert(0, str(HERE))
+from driver import ARTIFACTS, run_node  # noqa: E402
+
+from realcam_core.camera import re10k  # noqa: E402
+from realcam_core.editor_state import parse_editor_state  # noqa: E402
+
+
+def saved_pose_file(server, entry: dict) -> Path:
+    for out in entry["outputs"].values():
+        for f in out.get("pose_files", []):
+            return server.base / "output" / f["subfolder"] / f["filename"]
+    raise AssertionError(f"no pose file in outputs {list(entry['outputs'])}")
+
+
+@pytest.mark.timeout(400)
+def test_editor_drag_queue_reload(server):
+    install_examples.install(server.base / "input")
+    run_node("editor.mjs", server, timeout=360)
+    r = json.loads((ARTIFACTS / "editor.json").read_text())
+
+    assert r["firstRun"]["status"]["status_str"] == "success", r["firstRun"]["status"]
+    assert r["cloudPoints"] > 1000
+    before = parse_editor_state(r["stateInitial"])
+    after = parse_editor_state(r["stateAfterDrag"])
+    assert r["stateAfterDrag"] != r["stateInitial"]
+    k = len(after.keyframes) - 1
+    moved = torch.tensor(after.keyframes[k].position) - torch.tensor(before.keyframes[k].position) \
+        if len(before.keyframes) == len(after.keyframes) else torch.ones(3)
+    assert float(moved.norm()) > 1e-3, "the dragged keyframe did not move"
+    assert after.edited
+
+    # the backend received exactly the edited path
+    assert r["secondRun"]["status"]["status_str"] == "success", r["secondRun"]["status"]
+    saved = re10k.read_re10k(saved_pose_file(server, r["secondRun"]))
+    expected = after.trajectory()
+    assert saved.num_frames == expected.num_frames
+    assert torch.allclose(saved.c2w, expected.c2w, atol=1e-5)
+    first = re10k.read_re10k(saved_pose_file(server, r["firstRun"]))
+    assert not torch.allclose(first.c2w, saved.c2w, atol=1e-3), "the edit did not change the output"
+
+    # reload: same state, point cloud restored without a re-run, and in the saved workflow JSON
+    assert r["stateAfterReload"] == r["stateAfterDrag"]
+    assert r["serializedState"] == r["stateAfterDrag"]
+    assert r["cloudAfterReload"] == r["cloudPoints"]
+    assert r["consoleErrors"] == [], r["consoleErrors"]
