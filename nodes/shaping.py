@@ -1,0 +1,263 @@
+"""RealCam Noise Shaping: a MODEL patch that shapes the early, high-noise steps with the scene preview.
+
+It hooks ComfyUI's SAMPLER_SAMPLE wrapper (around `KSAMPLER.sample`), so KSampler, KSamplerAdvanced
+and SamplerCustomAdvanced with any guider and any core sampler get it. The maths is in
+`realcam_core.shaping`; this module only finds the model's sampling space and drives the sampler.
+
+xt_paste (upstream code): the steps inside the window run one sigma interval at a time through the
+sampler's own function, the state is blended before each, and the rest runs in one call. Ancestral
+and SDE samplers get one noise sampler for all chunks, and callbacks keep their step indices.
+x0_paste (paper text): a post-CFG hook pastes the preview into the predicted clean latent.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import comfy.k_diffusion.sampling as kds
+import comfy.patcher_extension as pe
+import torch
+from comfy_api.latest import io
+
+from ..realcam_core import shaping as core
+from ..realcam_core.errors import RealCamInputError, require
+from .common import CATEGORY
+
+WRAPPER_KEY = "realcam_noise_shaping"
+log = logging.getLogger("RealCam")
+
+# SDE samplers that build a Brownian tree over the whole schedule (cpu=True) or on the device (False).
+_BROWNIAN = {
+    "sample_dpmpp_sde": True, "sample_dpmpp_2m_sde": True, "sample_dpmpp_2m_sde_heun": True,
+    "sample_dpmpp_3m_sde": True, "sample_dpmpp_sde_gpu": False, "sample_dpmpp_2m_sde_gpu": False,
+    "sample_dpmpp_2m_sde_heun_gpu": False, "sample_dpmpp_3m_sde_gpu": False,
+}
+
+# Samplers that break the chunk contract "return the state at the chunk's last sigma" (see
+# chunked_sampler_function): uni_pc takes no step in a one-step call, sa_solver drops its last
+# predictor step unless the schedule ends at sigma 0.
+_NO_SINGLE_STEP = {"sample_unipc", "sample_unipc_bh2"}
+_NEEDS_FULL_RUN = {"sample_sa_solver", "sample_sa_solver_pece"}
+
+# seed of the sampling run -> noise function for the shaped steps (the seam for recorded noise)
+NoiseFactory = Callable[[int | None], core.NoiseFn]
+
+
+@dataclass
+class ShapingSpec:
+    """What a shaping patch carries. preview/start: raw VAE latents (as VAEEncode returns them).
+
+    preview: (B, C, T, h, w) or frames-as-batch (T, C, h, w). mask: pixel MASK (F, H, W).
+    start: the conditioning image's latent; replaces latent frame 0 of the preview (upstream).
+    """
+
+    preview: torch.Tensor
+    mask: torch.Tensor
+    window: core.ShapingWindow
+    mode: str = "xt_paste"
+    start: torch.Tensor | None = None
+    threshold: float = core.MASK_THRESHOLD
+    noise_factory: NoiseFactory | None = None
+
+    def validated(self) -> ShapingSpec:
+        require(self.mode in core.MODES, "mode", f"one of {list(core.MODES)}", repr(self.mode))
+        mask = core.check_pixel_mask(self.mask)
+        require(torch.is_tensor(self.preview) and self.preview.ndim in (4, 5), "preview_latent",
+                "a latent of shape (B, C, T, h, w) or (frames, C, h, w)",
+                tuple(self.preview.shape) if torch.is_tensor(self.preview) else type(self.preview).__name__)
+        require(bool(torch.isfinite(self.preview).all()), "preview_latent", "finite values", "NaN/inf")
+        require(self.start is None or bool(torch.isfinite(self.start).all()), "start_image", "finite values",
+                "NaN/inf")
+        video = core.video_view(self.preview)
+        core.latent_mask(mask, int(video.shape[2]), (int(video.shape[3]), int(video.shape[4])), self.threshold)
+        if self.start is not None:
+            start = core.video_view(self.start)
+            require(start.shape[1] == video.shape[1] and tuple(start.shape[3:]) == tuple(video.shape[3:]),
+                    "start_image", f"a latent like the preview's ({video.shape[1]} channels, {tuple(video.shape[3:])})",
+                    tuple(self.start.shape))
+        return ShapingSpec(self.preview, mask, self.window.validated(), self.mode, self.start, self.threshold,
+                           self.noise_factory)
+
+
+def persistent_noise_sampler(fn: Callable, x: torch.Tensor, sigmas: torch.Tensor, seed: int | None):
+    """The noise sampler `fn` would build for the whole schedule, so chunked runs draw the same noise."""
+    cpu = _BROWNIAN.get(getattr(fn, "__name__", ""))
+    if cpu is not None:
+        positive = sigmas[sigmas > 0]
+        return kds.BrownianTreeNoiseSampler(x, positive.min(), sigmas.max(), seed=seed, cpu=cpu)
+    return kds.default_noise_sampler(x, seed=seed)
+
+
+def chunked_sampler_function(fn: Callable, shaper: core.NoiseShaper, steps: list[int]) -> Callable:
+    """Wrap a k-diffusion sampler function so the shaped steps run one at a time, state blended first.
+
+    A chunk must return the state at its last sigma. uni_pc cannot take a single step (it only
+    evaluates the model) and sa_solver returns the state one step short unless it ends at sigma 0;
+    those chunks are taken with euler, the first-order step both solvers start from.
+    """
+    name = getattr(fn, "__name__", "")
+    takes_noise_sampler = "noise_sampler" in inspect.signature(fn).parameters
+
+    def chunked(model, x, sigmas, *args, extra_args=None, callback=None, disable=None, **kwargs):
+        extra_args = {} if extra_args is None else extra_args
+        if takes_noise_sampler and kwargs.get("noise_sampler") is None:
+            kwargs["noise_sampler"] = persistent_noise_sampler(fn, x, sigmas, extra_args.get("seed"))
+        last = len(sigmas) - 1
+
+        def run(xc: torch.Tensor, sig: torch.Tensor, offset: int) -> torch.Tensor:
+            cb = None
+            if callback is not None:
+                def cb(d: dict, offset: int = offset) -> None:
+                    callback({**d, "i": d["i"] + offset})
+            n = len(sig) - 1
+            if (name in _NO_SINGLE_STEP and n == 1) or (name in _NEEDS_FULL_RUN and offset + n != last):
+                log.info("RealCam noise shaping: %s cannot stop after steps %d..%d; euler takes them",
+                         name, offset, offset + n - 1)
+                return kds.sample_euler(model, xc, sig, extra_args=dict(extra_args), callback=cb, disable=disable)
+            # a copy per chunk: cfg_pp samplers add a post-CFG hook to extra_args["model_options"] in place
+            return fn(model, xc, sig, *args, extra_args=dict(extra_args), callback=cb, disable=disable, **kwargs)
+
+        return core.sample_in_chunks(run, x, sigmas, steps, shaper.blend)
+
+    return chunked
+
+
+class NoiseShapingWrapper:
+    """SAMPLER_SAMPLE wrapper: prepares preview and mask for this run, then shapes the window's steps."""
+
+    def __init__(self, spec: ShapingSpec):
+        self.spec = spec.validated()
+
+    def prepare(self, model_wrap, noise: torch.Tensor, seed: int | None) -> core.NoiseShaper:
+        base = model_wrap.inner_model  # comfy.model_base.BaseModel
+        ms = base.model_sampling
+        shape = tuple(noise.shape)
+        frames, hw = core.state_frames_hw(shape)
+        z = core.prepare_scene_latent(self.spec.preview.float(), shape,
+                                      None if self.spec.start is None else self.spec.start.float(),
+                                      base.process_latent_in)
+        mask = core.latent_mask(self.spec.mask, frames, hw, self.spec.threshold)
+        factory = self.spec.noise_factory or core.SeededStepNoise
+        return core.NoiseShaper(
+            z=z.to(device=noise.device, dtype=noise.dtype),
+            mask=core.mask_for_state(mask, shape).to(device=noise.device, dtype=noise.dtype),
+            inside=core.window_predicate(self.spec.window, ms.timestep, ms.percent_to_sigma),
+            noise_fn=factory(seed),
+            scaling=lambda sigma, eps, z0: ms.noise_scaling(sigma, eps, z0, max_denoise=False),
+        )
+
+    def __call__(self, executor, model_wrap, sigmas, extra_args, callback, noise, *args, **kwargs):
+        shaper = self.prepare(model_wrap, noise, extra_args.get("seed"))
+        steps = core.window_steps(sigmas, shaper.inside)
+        log.info("RealCam noise shaping (%s): steps %s of %d", self.spec.mode, steps, len(sigmas) - 1)
+        if not steps:
+            self._warn_empty(model_wrap, sigmas)
+        if self.spec.mode == "x0_paste":
+            options = extra_args["model_options"]
+            post = [*options.get("sampler_post_cfg_function", []),
+                    lambda a: shaper.paste(a["denoised"], float(a["sigma"].flatten()[0]))]
+            extra_args = {**extra_args, "model_options": {**options, "sampler_post_cfg_function": post}}
+            return executor(model_wrap, sigmas, extra_args, callback, noise, *args, **kwargs)
+        if not steps:
+            return executor(model_wrap, sigmas, extra_args, callback, noise, *args, **kwargs)
+        sampler = executor.class_obj
+        fn = getattr(sampler, "sampler_function", None)
+        if fn is None:
+            raise RealCamInputError(
+                f"mode: xt_paste needs one of ComfyUI's k-diffusion samplers (KSAMPLER), got {type(sampler).__name__}; "
+                "use mode x0_paste with this sampler")
+        sampler.sampler_function = chunked_sampler_function(fn, shaper, steps)
+        try:
+            return executor(model_wrap, sigmas, extra_args, callback, noise, *args, **kwargs)
+        finally:
+            sampler.sampler_function = fn
+
+
+    def _warn_empty(self, model_wrap, sigmas: torch.Tensor) -> None:
+        """No step in the window is legal, but a default window in the wrong units is the usual cause."""
+        w = self.spec.window
+        values = sigmas[:-1] if w.units == "sigma_percent" else model_wrap.inner_model.model_sampling.timestep(sigmas[:-1])
+        what = "sigmas" if w.units == "sigma_percent" else "timesteps"
+        log.warning("RealCam noise shaping: no step of this schedule is inside the window %s..%s (%s); its %s run "
+                    "%.4g..%.4g. Nothing is shaped. For models whose timesteps are not 0..1000 (e.g. LTXV: 0..1) "
+                    "use window_units sigma_percent.", w.start, w.end, w.units, what, float(values.max()),
+                    float(values.min()))
+
+
+def apply_noise_shaping(model, spec: ShapingSpec):
+    """A clone of `model` (ModelPatcher) that shapes sampling with `spec`; replaces an earlier shaping patch."""
+    patched = model.clone()
+    patched.remove_wrappers_with_key(pe.WrappersMP.SAMPLER_SAMPLE, WRAPPER_KEY)
+    patched.add_wrapper_with_key(pe.WrappersMP.SAMPLER_SAMPLE, WRAPPER_KEY, NoiseShapingWrapper(spec))
+    return patched
+
+
+def _latent_samples(latent: dict | None) -> torch.Tensor | None:
+    return None if latent is None else latent["samples"]
+
+
+def _encode(vae, images: torch.Tensor, name: str) -> torch.Tensor:
+    require(vae is not None, "vae", f"a VAE to encode {name}")
+    require(torch.is_tensor(images) and images.ndim == 4 and images.shape[-1] >= 3, name,
+            "an IMAGE (frames, height, width, 3)", tuple(images.shape) if torch.is_tensor(images) else None)
+    return vae.encode(images[..., :3])
+
+
+class RealCamNoiseShaping(io.ComfyNode):
+    @classmethod
+    def define_schema(cls) -> io.Schema:
+        return io.Schema(
+            node_id="RealCamNoiseShaping",
+            display_name="RealCam Noise Shaping",
+            category=CATEGORY,
+            description="Scene-constrained noise shaping (RealCam-I2V): during the early, high-noise steps the "
+                        "sampler's latent is replaced, where the point-cloud preview is reliable, by the preview "
+                        "latent noised to that step. Patches the MODEL, so any sampler node and any core sampler "
+                        "use it. Works with video models whose VAE compresses time (Wan, LTXV).",
+            inputs=[
+                io.Model.Input("model"),
+                io.Mask.Input("shaping_mask", tooltip="Where the preview can be trusted, at pixel resolution, one "
+                              "frame per video frame: the shaping_mask output of RealCam Point Cloud Render."),
+                io.Combo.Input("mode", options=list(core.MODES), default="xt_paste",
+                               tooltip="xt_paste: replace the noisy latent before each step in the window "
+                                       "(upstream code). x0_paste: paste into the predicted clean latent "
+                                       "(the paper's description)."),
+                io.Combo.Input("window_units", options=list(core.UNITS), default="timestep",
+                               tooltip="timestep: the model's timestep, 0..999 for DDPM models (upstream shapes "
+                                       "1000 -> 900). sigma_percent: 0 = pure noise .. 1 = clean, as core's "
+                                       "start/end percent inputs."),
+                io.Float.Input("start", default=1000.0, min=0.0, max=1000.0, step=0.001,
+                               tooltip="Where shaping starts (the noisy end): timestep 1000, or percent 0."),
+                io.Float.Input("end", default=900.0, min=0.0, max=1000.0, step=0.001,
+                               tooltip="Where shaping ends: timestep 900 (upstream), or a percent such as 0.1."),
+                io.Latent.Input("preview_latent", optional=True,
+                                tooltip="The preview frames encoded with the model's VAE (VAEEncode)."),
+                io.Image.Input("preview_frames", optional=True,
+                               tooltip="Or the preview frames themselves; they are encoded with `vae`."),
+                io.Vae.Input("vae", optional=True, tooltip="The model's VAE, to encode preview_frames/start_image."),
+                io.Image.Input("start_image", optional=True,
+                               tooltip="The conditioning image; its latent replaces latent frame 0 of the "
+                                       "preview, as upstream does. Needs `vae`."),
+            ],
+            outputs=[io.Model.Output(display_name="model")],
+        )
+
+    @classmethod
+    def execute(cls, model, shaping_mask, mode, window_units, start, end, preview_latent=None,
+                preview_frames=None, vae=None, start_image=None) -> io.NodeOutput:
+        if (preview_latent is None) == (preview_frames is None):
+            raise RealCamInputError("preview_latent: expected either preview_latent or preview_frames (+ vae), "
+                                    f"got {'both' if preview_latent is not None else 'neither'}")
+        preview = _latent_samples(preview_latent)
+        if preview is None:
+            preview = _encode(vae, preview_frames, "preview_frames")
+        first = None if start_image is None else _encode(vae, start_image[:1], "start_image")
+        spec = ShapingSpec(preview=preview, mask=shaping_mask, window=core.ShapingWindow(start, end, window_units),
+                           mode=mode, start=first)
+        return io.NodeOutput(apply_noise_shaping(model, spec))
+
+
+NODES = [RealCamNoiseShaping]
