@@ -1,0 +1,366 @@
+"""RealCam-I2V model nodes: checkpoint loader, image-to-video conditioning, sampler (DESIGN §4-5).
+
+The model itself (BaseModel subclass, sampling, conds) lives in `realcam_model.py`; these nodes
+only resolve files, check pairs, prepare conditioning and drive core sampling.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+
+import comfy.sample
+import comfy.samplers
+import comfy.utils
+import folder_paths
+import latent_preview
+import torch
+import torch.nn.functional as F
+from comfy_api.latest import io
+
+from ..realcam_core import shaping as core_shaping
+from ..realcam_core.errors import RealCamInputError, require
+from ..realcam_core.model import CameraCondition, classify_checkpoint, infer_config, merge_checkpoints, read_state_dict
+from ..realcam_core.types import Trajectory
+from . import realcam_model as rm
+from .base_parts import clip_from, clip_vision_from, vae_from
+from .common import CATEGORY, REALCAM_FOLDER, TrajectoryType
+
+log = logging.getLogger("RealCam")
+CKPT_SUFFIXES = (".safetensors", ".ckpt", ".pt", ".pth")
+NONE = "none"
+IMAGE_SIZE_KEY = "realcam_image_size"  # optional [H, W] training-resolution stamp (tiny / fine-tuned models)
+CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
+CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
+
+
+# ------------------------------------------------------------------------------------------ files
+def list_checkpoints() -> list[str]:
+    """Checkpoint files in models/realcam, then models/checkpoints (deduplicated)."""
+    out: list[str] = []
+    for folder in (REALCAM_FOLDER, "checkpoints"):
+        try:
+            names = folder_paths.get_filename_list(folder)
+        except Exception:  # folder not registered in an unusual host set-up
+            names = []
+        out += [n for n in names if n.lower().endswith(CKPT_SUFFIXES) and n not in out]
+    return out
+
+
+def resolve_checkpoint(name: str, what: str) -> str:
+    for folder in (REALCAM_FOLDER, "checkpoints"):
+        try:
+            path = folder_paths.get_full_path(folder, name)
+        except Exception:
+            path = None
+        if path and os.path.isfile(path):
+            return path
+    raise RealCamInputError(f"{what}: {name!r} not found in models/{REALCAM_FOLDER} or models/checkpoints")
+
+
+def read_checkpoint(path: str, what: str) -> dict[str, torch.Tensor]:
+    """Tensors of a checkpoint; unreadable / truncated / code-executing pickles raise naming `what`."""
+    try:
+        return read_state_dict(path)
+    except RealCamInputError as exc:
+        raise RealCamInputError(f"{what}: {exc}") from exc
+    except Exception as exc:  # safetensors header / truncation errors
+        raise RealCamInputError(f"{what}: could not read {os.path.basename(path)} as a checkpoint ({exc}); the file "
+                                "may be truncated or not a checkpoint") from exc
+
+
+_RES_HINT = re.compile(r"(?<!\d)(256|512)(?!\d)")
+
+
+def check_dynamicrafter_base(sd: dict[str, torch.Tensor], what: str) -> None:
+    """A video UNet with the 8-channel (noisy + image latent) input, not an image model."""
+    w = sd.get("model.diffusion_model.input_blocks.0.0.weight")
+    if w is None:
+        return
+    temporal = any(".temopral_conv." in k for k in sd) or "model.diffusion_model.init_attn.0.norm.weight" in sd
+    if w.ndim != 4 or w.shape[1] != 8 or not temporal:
+        raise RealCamInputError(
+            f"{what}: expected a DynamiCrafter / RealCam-I2V video checkpoint (8 input channels, temporal layers), "
+            f"got an image model ({w.shape[1] if w.ndim == 4 else '?'} input channels"
+            f"{', no temporal layers' if not temporal else ''}), e.g. SD1.5/SD2; load it with core loaders instead")
+
+
+def merge_pair(base_name: str, base: dict | None, cam_name: str, cam: dict | None) -> tuple[dict, str]:
+    """Canonical merged state dict and its variant; refuses mismatched or incomplete pairs."""
+    b = merge_checkpoints(base, None) if base is not None else None
+    c = merge_checkpoints(None, cam) if cam is not None else None
+    bi = classify_checkpoint(b) if b is not None else None
+    ci = classify_checkpoint(c) if c is not None else None
+    if b is not None:
+        check_dynamicrafter_base(b, "base_checkpoint")
+        require(bi.kind in ("full", "base"), "base_checkpoint",
+                "a DynamiCrafter base or a merged RealCam-I2V checkpoint (UNet keys model.diffusion_model.*)",
+                f"a {bi.kind.replace('_', '-')} file ({base_name})")
+    if c is not None:
+        check_dynamicrafter_base(c, "camera_checkpoint")
+        require(ci.kind in ("camera_only", "full"), "camera_checkpoint",
+                "the RealCam/CamI2V camera file (pose_encoder.*, pluker_projection, epipolar)",
+                f"a file without camera modules ({cam_name})")
+    if b is None and c is None:
+        raise RealCamInputError("base_checkpoint: expected a checkpoint, got none")
+    if c is None:
+        require(bi.kind == "full", "camera_checkpoint", "the RealCam/CamI2V camera file (the base has no camera "
+                "modules)", NONE)
+    if b is None:
+        require(ci.kind == "full", "base_checkpoint", f"the DynamiCrafter base for camera-only file {cam_name}", NONE)
+    variant = (bi or ci).variant if (bi and bi.variant) else ci.variant
+    if bi is not None and ci is not None:
+        other = ci.variant
+        if other is None:  # camera-only files have the same keys and shapes at 256 and 512: the name is all we have
+            m = _RES_HINT.search(os.path.basename(cam_name))
+            other = m.group(1) if m else None
+        if other is not None and other != bi.variant:
+            raise RealCamInputError(
+                f"camera_checkpoint: expected the camera file of a {bi.variant} model to match base {base_name} "
+                f"({bi.variant}: {'; '.join(bi.evidence) or 'from its keys'}), got a {other} file ({cam_name})")
+    merged = merge_checkpoints(base, cam)
+    return merged, variant or "256"
+
+
+def load_realcam(base_path: str | None, cam_path: str | None, dtype: torch.dtype | None = None):
+    """(ModelPatcher, passthrough state dict) from a base + camera pair or a merged file."""
+    base = read_checkpoint(base_path, "base_checkpoint") if base_path else None
+    cam = read_checkpoint(cam_path, "camera_checkpoint") if cam_path else None
+    merged, variant = merge_pair(os.path.basename(base_path or ""), base, os.path.basename(cam_path or ""), cam)
+    size = merged.get(IMAGE_SIZE_KEY)
+    image_size = tuple(int(v) for v in size.tolist()) if size is not None else None
+    cfg = infer_config(merged, variant=variant, image_size=image_size)
+    log.info("RealCam: %s model, %s, image %s, %d frames", cfg.variant, cfg.diffusion.parameterization,
+             cfg.image_size, cfg.unet.temporal_length)
+    return rm.build_model_patcher(merged, cfg, dtype=dtype), merged
+
+
+class RealCamCheckpointLoader(io.ComfyNode):
+    @classmethod
+    def define_schema(cls) -> io.Schema:
+        files = list_checkpoints()
+        return io.Schema(
+            node_id="RealCamCheckpointLoader",
+            display_name="RealCam Checkpoint Loader",
+            category=CATEGORY,
+            description="Loads RealCam-I2V: the DynamiCrafter base (model.ckpt or a pruned .safetensors) plus the "
+                        "RealCam/CamI2V camera file ({256,512}_realcam-i2v_50k.safetensors), or one merged file. "
+                        "Detects full vs camera-only and 256 vs 512 from keys; .ckpt files are read with "
+                        "torch.load(weights_only=True) only. Outputs CLIP / CLIP vision / VAE when the base holds them.",
+            inputs=[
+                io.Combo.Input("base_checkpoint", options=files or [NONE], default=(files or [NONE])[0],
+                               tooltip="DynamiCrafter base or merged RealCam-I2V file (models/realcam or "
+                                       "models/checkpoints)."),
+                io.Combo.Input("camera_checkpoint", options=[NONE, *files], default=NONE,
+                               tooltip="The RealCam/CamI2V camera file (wins over the base); none for a merged file."),
+                io.Combo.Input("weight_dtype", options=["default", "fp16", "bf16", "fp32"], default="default",
+                               tooltip="Weights dtype; default picks what the device supports."),
+            ],
+            outputs=[io.Model.Output(display_name="model"), io.Clip.Output(display_name="clip"),
+                     io.ClipVision.Output(display_name="clip_vision"), io.Vae.Output(display_name="vae")],
+        )
+
+    @classmethod
+    def execute(cls, base_checkpoint: str, camera_checkpoint: str, weight_dtype: str) -> io.NodeOutput:
+        base = None if base_checkpoint == NONE else resolve_checkpoint(base_checkpoint, "base_checkpoint")
+        cam = None if camera_checkpoint == NONE else resolve_checkpoint(camera_checkpoint, "camera_checkpoint")
+        dtype = {"default": None, "fp16": torch.float16, "bf16": torch.bfloat16, "fp32": torch.float32}[weight_dtype]
+        patcher, sd = load_realcam(base, cam, dtype)
+        return io.NodeOutput(patcher, clip_from(sd), clip_vision_from(sd), vae_from(sd))
+
+
+# ------------------------------------------------------------------------------------------ conditioning
+def resize_crop(image: torch.Tensor, height: int, width: int) -> tuple[torch.Tensor, tuple[int, int]]:
+    """IMAGE (B, H, W, 3) -> (B, height, width, 3): aspect-preserving resize then centre crop (upstream).
+
+    Returns the image and the resized size (Hr, Wr) before the crop (the intrinsics refer to it).
+    """
+    _, h0, w0, _ = image.shape
+    if w0 / h0 > width / height:
+        hr, wr = height, int(w0 * height / h0)
+    else:
+        hr, wr = int(h0 * width / w0), width
+    x = F.interpolate(image.movedim(-1, 1).float(), size=(hr, wr), mode="bilinear", antialias=True,
+                      align_corners=False)
+    top, left = (hr - height) // 2, (wr - width) // 2
+    return x[:, :, top:top + height, left:left + width].movedim(1, -1).clamp(0, 1), (hr, wr)
+
+
+def clip_squash(image: torch.Tensor, size: int = 224) -> torch.Tensor:
+    """IMAGE (B, H, W, 3) -> (B, size, size, 3) squashed (no crop), kornia bicubic as upstream."""
+    import kornia
+
+    x = kornia.geometry.resize(image.movedim(-1, 1).float(), (size, size), interpolation="bicubic",
+                               align_corners=True, antialias=True)
+    return x.movedim(1, -1).clamp(0, 1)
+
+
+def camera_from_trajectory(traj: Trajectory, height: int, width: int, resized: tuple[int, int],
+                           seed: int = 0) -> CameraCondition:
+    """(1, T, 4, 4) c2w relative to frame 0 and (1, T, 3, 3) pixel K at the model resolution.
+
+    fx, fy from the normalised intrinsics times the resized (pre-crop) size, principal point at the
+    crop centre: with the scene's default K (0.5 max side) this is upstream's fx = fy = 0.5 max(Hr, Wr).
+    """
+    c2w = traj.c2w.float()
+    rel = torch.linalg.inv(c2w[:1]) @ c2w
+    kn = traj.K_norm.float()
+    K = torch.zeros(c2w.shape[0], 3, 3)
+    K[:, 0, 0] = kn[:, 0, 0] * resized[1]
+    K[:, 1, 1] = kn[:, 1, 1] * resized[0]
+    K[:, 0, 2] = width / 2
+    K[:, 1, 2] = height / 2
+    K[:, 2, 2] = 1
+    return CameraCondition(rel[None], K[None], (height, width), seed).validate()
+
+
+def with_values(conditioning: list, values: dict) -> list:
+    return [[c[0], {**c[1], **values}] for c in conditioning]
+
+
+class RealCamImageToVideo(io.ComfyNode):
+    @classmethod
+    def define_schema(cls) -> io.Schema:
+        return io.Schema(
+            node_id="RealCamImageToVideo",
+            display_name="RealCam Image To Video",
+            category=CATEGORY,
+            description="Conditioning for RealCam-I2V: the image latent (concat), CLIP-vision image tokens and the "
+                        "camera path travel inside positive/negative; outputs the empty video latent. The "
+                        "negative gets the CLIP tokens of a blank image and the same camera, as upstream.",
+            inputs=[
+                io.Conditioning.Input("positive"),
+                io.Conditioning.Input("negative"),
+                io.Vae.Input("vae"),
+                io.ClipVision.Input("clip_vision"),
+                io.Image.Input("image", tooltip="The first frame; resized and centre-cropped to width x height."),
+                TrajectoryType.Input("trajectory", tooltip="Camera path with one pose per video frame."),
+                io.Int.Input("width", default=512, min=64, max=4096, step=64,
+                             tooltip="512x320 for the 512 model, 256x256 for the 256 model (checked when sampling)."),
+                io.Int.Input("height", default=320, min=64, max=4096, step=64),
+                io.Int.Input("length", default=16, min=1, max=64, tooltip="Frames; the released models use 16."),
+                io.Int.Input("frame_stride", default=2, min=1, max=30,
+                             tooltip="Motion speed condition (upstream demo: 2). The 512 model gets fps = "
+                                     "29.97 // stride, the 256 model the stride itself."),
+                io.Int.Input("batch_size", default=1, min=1, max=64),
+            ],
+            outputs=[io.Conditioning.Output(display_name="positive"), io.Conditioning.Output(display_name="negative"),
+                     io.Latent.Output(display_name="latent")],
+        )
+
+    @classmethod
+    def execute(cls, positive, negative, vae, clip_vision, image, trajectory, width, height, length, frame_stride,
+                batch_size) -> io.NodeOutput:
+        require(isinstance(trajectory, Trajectory), "trajectory", "a REALCAM_TRAJECTORY", type(trajectory).__name__)
+        trajectory.validate()
+        require(trajectory.num_frames == length, "trajectory", f"{length} frames (the video's length)",
+                f"{trajectory.num_frames} frames")
+        require(width % 8 == 0 and height % 8 == 0, "width/height", "multiples of 8", f"{width}x{height}")
+        require(torch.is_tensor(image) and image.ndim == 4, "image", "an IMAGE (B, H, W, 3)", getattr(image, "shape", None))
+        img, resized = resize_crop(image[:1, ..., :3], height, width)
+        latent = vae.encode(img)
+        cam = camera_from_trajectory(trajectory, height, width, resized)
+        tokens = clip_vision.encode_image(clip_squash(img), crop=False)["last_hidden_state"]
+        blank = clip_vision.encode_image(torch.full_like(clip_squash(img), 0.5), crop=False)["last_hidden_state"]
+        common = {rm.KEY_CONCAT: latent, rm.KEY_CAMERA: cam, rm.KEY_STRIDE: int(frame_stride),
+                  rm.KEY_FRAMES: int(length)}
+        pos = with_values(positive, {**common, rm.KEY_IMAGE: tokens})
+        neg = with_values(negative, {**common, rm.KEY_IMAGE: blank})
+        empty = torch.zeros(batch_size * length, 4, height // 8, width // 8)
+        return io.NodeOutput(pos, neg, {"samples": empty})
+
+
+# ------------------------------------------------------------------------------------------ sampler
+DDIM = "realcam_ddim"
+TRAILING = "realcam_trailing"
+
+
+def cond_value(conditioning: list, key: str):
+    for c in conditioning:
+        if key in c[1]:
+            return c[1][key]
+    return None
+
+
+class RealCamSampler(io.ComfyNode):
+    @classmethod
+    def define_schema(cls) -> io.Schema:
+        return io.Schema(
+            node_id="RealCamSampler",
+            display_name="RealCam Sampler",
+            category=CATEGORY,
+            description="Samples a RealCam-I2V video with core ComfyUI sampling. Defaults reproduce upstream: "
+                        "DDIM eta 1 (realcam_ddim), trailing timesteps (realcam_trailing), 25 steps, cfg 7.5, "
+                        "guidance rescale 0.7. Optional scene-constrained noise shaping with the preview render.",
+            inputs=[
+                io.Model.Input("model"),
+                io.Conditioning.Input("positive"),
+                io.Conditioning.Input("negative"),
+                io.Latent.Input("latent"),
+                io.Int.Input("seed", default=0, min=0, max=0xFFFFFFFFFFFFFFFF, control_after_generate=True),
+                io.Int.Input("steps", default=25, min=1, max=1000),
+                io.Float.Input("cfg", default=7.5, min=0.0, max=100.0, step=0.1, round=0.01),
+                io.Combo.Input("sampler_name", options=[DDIM, *comfy.samplers.SAMPLER_NAMES], default=DDIM,
+                               tooltip="realcam_ddim = upstream DDIM (eta below). Core's 'ddim' is eta 0."),
+                io.Combo.Input("scheduler", options=[TRAILING, *comfy.samplers.SCHEDULER_NAMES], default=TRAILING,
+                               tooltip="realcam_trailing = upstream's trailing timesteps ending at alpha_bar(0)."),
+                io.Float.Input("eta", default=1.0, min=0.0, max=1.0, step=0.01, tooltip="realcam_ddim only."),
+                io.Float.Input("guidance_rescale", default=0.7, min=0.0, max=1.0, step=0.01,
+                               tooltip="Rescale the guided output towards the std of the conditional one (0 = off)."),
+                io.Boolean.Input("noise_shaping", default=True,
+                                 tooltip="Shape the high-noise steps with the preview where shaping_mask is set."),
+                io.Image.Input("preview_frames", optional=True, tooltip="Preview render (one frame per video frame)."),
+                io.Mask.Input("shaping_mask", optional=True, tooltip="RealCam Point Cloud Render's shaping mask."),
+                io.Vae.Input("vae", optional=True, tooltip="To encode preview_frames."),
+                io.Combo.Input("shaping_mode", options=list(core_shaping.MODES), default="xt_paste"),
+                io.Combo.Input("window_units", options=list(core_shaping.UNITS), default="timestep"),
+                io.Float.Input("window_start", default=1000.0, min=0.0, max=1000.0, step=0.001),
+                io.Float.Input("window_end", default=900.0, min=0.0, max=1000.0, step=0.001),
+            ],
+            outputs=[io.Latent.Output(display_name="latent")],
+        )
+
+    @classmethod
+    def execute(cls, model, positive, negative, latent, seed, steps, cfg, sampler_name, scheduler, eta,
+                guidance_rescale, noise_shaping, preview_frames=None, shaping_mask=None, vae=None,
+                shaping_mode="xt_paste", window_units="timestep", window_start=1000.0,
+                window_end=900.0) -> io.NodeOutput:
+        frames = cond_value(positive, rm.KEY_FRAMES)
+        require(frames is not None, "positive", "conditioning from RealCam Image To Video")
+        m = model.clone()
+        if guidance_rescale > 0:
+            m.set_model_sampler_cfg_function(rm.guidance_rescale_cfg(guidance_rescale, int(frames)))
+        if noise_shaping and (preview_frames is not None or shaping_mask is not None):
+            require(preview_frames is not None and shaping_mask is not None and vae is not None,
+                    "noise_shaping", "preview_frames, shaping_mask and vae together (or turn noise_shaping off)")
+            from .shaping import ShapingSpec, apply_noise_shaping
+
+            preview = vae.encode(preview_frames[..., :3])
+            spec = ShapingSpec(preview=preview, mask=shaping_mask,
+                               window=core_shaping.ShapingWindow(window_start, window_end, window_units),
+                               mode=shaping_mode, start=cond_value(positive, rm.KEY_CONCAT)[:1])  # frame 0 (interp concat has T)
+            m = apply_noise_shaping(m, spec)
+        ms = m.get_model_object("model_sampling")
+        if scheduler == TRAILING:
+            require(hasattr(ms, "num_timesteps"), "scheduler", "a discrete-timestep model for realcam_trailing")
+            sigmas = rm.upstream_schedule(ms, steps)
+        else:
+            sigmas = comfy.samplers.calculate_sigmas(ms, scheduler, steps).cpu()
+        sampler = (comfy.samplers.KSAMPLER(rm.sample_realcam_ddim, extra_options={"eta": float(eta)})
+                   if sampler_name == DDIM else comfy.samplers.sampler_object(sampler_name))
+        x = comfy.sample.fix_empty_latent_channels(m, latent["samples"])
+        noise = comfy.sample.prepare_noise(x, seed, latent.get("batch_index"))
+        callback = latent_preview.prepare_callback(m, len(sigmas) - 1)
+        samples = comfy.sample.sample_custom(m, noise, cfg, sampler, sigmas, positive, negative, x,
+                                             noise_mask=latent.get("noise_mask"), callback=callback,
+                                             disable_pbar=not comfy.utils.PROGRESS_BAR_ENABLED, seed=seed)
+        if float(sigmas[-1]) > 0:  # upstream ends at alpha_bar(0) and decodes that VP latent
+            samples = rm.vp_latent(samples, float(sigmas[-1]))
+        out = dict(latent)
+        out["samples"] = samples
+        out.pop("noise_mask", None)
+        return io.NodeOutput(out)
+
+
+NODES = [RealCamCheckpointLoader, RealCamImageToVideo, RealCamSampler]

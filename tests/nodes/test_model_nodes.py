@@ -1,0 +1,262 @@
+"""RealCam loader, image-to-video and sampler nodes in a real (in-process) ComfyUI, tiny checkpoints.
+
+A child process (this file with `--host OUT`) writes tiny random-weight checkpoints in the real key
+layout (DynamiCrafter-style base `.ckpt` + camera-only `.safetensors`) into a models/realcam folder,
+runs the node classes' `execute` with ComfyUI booted in-process, and records results and the error
+messages of bad inputs; the pytest side checks them. CLIP vision and VAE are small stand-ins with
+the core interfaces (`encode_image`, `encode`): the core loaders only build full-size encoders.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+import torch
+
+HERE = Path(__file__).resolve()
+REPO = HERE.parents[2]
+sys.path.insert(0, str(REPO / "tests"))
+sys.path.insert(0, str(HERE.parent))
+
+FRAMES, SIZE = 4, 64
+
+
+class FakeVAE:
+    """Core VAE interface: IMAGE (B, H, W, 3) -> raw latent (B, 4, H/8, W/8), deterministic."""
+
+    def encode(self, images: torch.Tensor) -> torch.Tensor:
+        x = images.movedim(-1, 1).float()
+        pooled = torch.nn.functional.avg_pool2d(x, 8)
+        return torch.cat([pooled, pooled.mean(1, keepdim=True)], dim=1) * 4 - 2
+
+
+class FakeClipVision:
+    """Core CLIP_VISION interface: encode_image -> {"last_hidden_state": (B, 257, 32)}."""
+
+    def encode_image(self, image: torch.Tensor, crop: bool = True) -> dict:
+        assert image.shape[1:3] == (224, 224) and not crop  # squashed by the node, as upstream
+        x = image.movedim(-1, 1).float()
+        patches = torch.nn.functional.avg_pool2d(x, 14).flatten(2).transpose(1, 2)  # (B, 256, 3)
+        tokens = torch.cat([patches.mean(1, keepdim=True), patches], dim=1)
+        proj = torch.linspace(-1, 1, 3 * 32).reshape(3, 32)
+        return {"last_hidden_state": tokens @ proj}
+
+
+def host(out_path: str) -> None:
+    from test_model_fixture_replay import boot_comfy, import_pack_module
+
+    torch.set_num_threads(1)
+    tmp = Path(tempfile.mkdtemp())
+    boot_comfy(Path(os.environ["COMFY"]), tmp)
+    import comfy.sample
+    import folder_paths
+    from comfy_extras.nodes_model_advanced import RescaleCFG
+    from comfy_extras.nodes_torch_compile import TorchCompileModel
+
+    folder_paths.folder_names_and_paths["realcam"] = ([str(tmp / "realcam")], set())
+    tiny = import_pack_module("realcam_core.testing.tiny_realcam")
+    types_ = import_pack_module("realcam_core.types")
+    mn = import_pack_module("nodes.model_nodes")
+    rm = import_pack_module("nodes.realcam_model")
+    shaping = import_pack_module("nodes.shaping")
+    core_shaping = import_pack_module("realcam_core.shaping")
+
+    folder = tmp / "realcam"
+    spec = tiny.TinySpec(variant="512", frames=FRAMES, image_size=(SIZE, SIZE))
+    tiny.write_tiny_realcam(folder, spec)
+    tiny.write_tiny_realcam(folder, tiny.TinySpec(variant="256", frames=FRAMES, image_size=(SIZE, SIZE)))
+    full = tiny.tiny_state_dict(spec)
+    tiny.save(full, folder / "512_merged_tiny.safetensors")
+    sd15 = {"model.diffusion_model.input_blocks.0.0.weight": torch.zeros(32, 4, 3, 3),
+            "model.diffusion_model.out.2.weight": torch.zeros(4, 32, 3, 3)}
+    tiny.save(sd15, folder / "sd15_like.safetensors")
+    data = (folder / "512_realcam-i2v_tiny.safetensors").read_bytes()
+    (folder / "truncated.safetensors").write_bytes(data[: len(data) // 2])
+
+    class Evil:
+        def __reduce__(self):
+            return (os.system, ("touch " + str(tmp / "pwned"),))
+
+    with open(folder / "evil.ckpt", "wb") as f:
+        pickle.dump({"state_dict": Evil()}, f)
+
+    res: dict = {"files": mn.list_checkpoints()}
+
+    def error_of(fn) -> str:
+        try:
+            fn()
+        except Exception as exc:  # record type + message
+            return f"{type(exc).__name__}: {exc}"
+        return "no error"
+
+    def load(base, cam="none"):
+        return mn.RealCamCheckpointLoader.execute(base, cam, "default")
+
+    out = load("512_dynamicrafter_tiny.ckpt", "512_realcam-i2v_tiny.safetensors")
+    model, clip, clip_vision, vae = out.result
+    res["model_type"] = type(model.model).__name__
+    res["parts_absent"] = (clip, clip_vision, vae) == (None, None, None)
+    res["parameterization"] = type(model.model.model_sampling).__name__
+    merged = load("512_merged_tiny.safetensors").result[0]
+    res["merged_equal"] = all(torch.equal(a, b) for a, b in zip(model.model.state_dict().values(),
+                                                                   merged.model.state_dict().values(), strict=True))
+    res["err/sd15"] = error_of(lambda: load("sd15_like.safetensors", "512_realcam-i2v_tiny.safetensors"))
+    res["err/mismatch"] = error_of(lambda: load("256_dynamicrafter_tiny.ckpt", "512_realcam-i2v_tiny.safetensors"))
+    res["err/truncated"] = error_of(lambda: load("512_dynamicrafter_tiny.ckpt", "truncated.safetensors"))
+    res["err/evil"] = error_of(lambda: load("evil.ckpt", "512_realcam-i2v_tiny.safetensors"))
+    res["pwned"] = (tmp / "pwned").exists()
+    res["err/camera_as_base"] = error_of(lambda: load("512_realcam-i2v_tiny.safetensors"))
+    res["err/no_camera"] = error_of(lambda: load("512_dynamicrafter_tiny.ckpt"))
+
+    # -- conditioning
+    g = torch.Generator().manual_seed(0)
+    image = torch.rand(1, 48, 80, 3, generator=g)
+    c2w = torch.eye(4).repeat(FRAMES, 1, 1)
+    c2w[:, 0, 3] = torch.linspace(0, 0.3, FRAMES)
+    K = torch.tensor([[0.5 * 80 / 80, 0, 0.5], [0, 0.5 * 80 / 48, 0.5], [0, 0, 1]]).repeat(FRAMES, 1, 1)
+    traj = types_.Trajectory(c2w=c2w, K_norm=K)
+    text = torch.randn(1, 77, 32, generator=g)
+    pos0, neg0 = [[text, {}]], [[text * 0.1, {}]]
+    vae_f, cv_f = FakeVAE(), FakeClipVision()
+
+    def i2v(traj=traj, w=SIZE, h=SIZE, length=FRAMES):
+        return mn.RealCamImageToVideo.execute(pos0, neg0, vae_f, cv_f, image, traj, w, h, length, 2, 1).result
+
+    pos, neg, latent = i2v()
+    res["latent_shape"] = tuple(latent["samples"].shape)
+    res["cam_K"] = pos[0][1][rm.KEY_CAMERA].K[0, 0]
+    res["err/frames"] = error_of(lambda: i2v(length=FRAMES + 1))
+
+    def sample(m=model, p=pos, n=neg, lat=latent, steps=4, **kw):
+        args = dict(seed=3, steps=steps, cfg=7.5, sampler_name="realcam_ddim", scheduler="realcam_trailing", eta=1.0,
+                    guidance_rescale=0.7, noise_shaping=False)
+        args.update(kw)
+        return mn.RealCamSampler.execute(m, p, n, lat, **args).result[0]["samples"]
+
+    res["default"] = sample()
+    res["default_again"] = sample()
+    mask = torch.zeros(FRAMES, SIZE, SIZE)
+    mask[:, :, : SIZE // 2] = 1
+    preview = torch.rand(FRAMES, SIZE, SIZE, 3, generator=g)
+    shaping_kw = dict(noise_shaping=True, preview_frames=preview, shaping_mask=mask, vae=vae_f, window_start=1000.0,
+                      window_end=700.0)
+    res["shaped"] = sample(**shaping_kw)
+    res["shaping_disabled"] = sample(**{**shaping_kw, "noise_shaping": False})
+    res["err/mask_size"] = error_of(lambda: sample(**{**shaping_kw, "shaping_mask": torch.ones(FRAMES, 40, 64)}))
+    big_pos, big_neg, big_latent = i2v(w=128, h=64)
+    res["err/resolution"] = error_of(lambda: sample(p=big_pos, n=big_neg, lat=big_latent))
+    res["core_sampler"] = sample(sampler_name="dpmpp_2m", scheduler="karras")
+
+    # The first step's state: shaping replaces it only inside the mask.
+    first: dict = {}
+    m = model.clone()
+    spec_s = shaping.ShapingSpec(preview=vae_f.encode(preview), mask=mask,
+                                 window=core_shaping.ShapingWindow(1000.0, 700.0, "timestep"))
+    for name, mm_ in (("on", shaping.apply_noise_shaping(m, spec_s)), ("off", m)):
+        x = latent["samples"]
+        noise = comfy.sample.prepare_noise(x, 3)
+        sig = rm.upstream_schedule(model.model.model_sampling, 4)
+
+        def cb(step, x0, xs, total, name=name):
+            first.setdefault(name, xs.clone())
+
+        comfy.sample.sample_custom(mm_, noise, 7.5, mn.comfy.samplers.KSAMPLER(rm.sample_realcam_ddim), sig, pos, neg,
+                                   x, callback=cb, disable_pbar=True, seed=3)
+    res["first_on"], res["first_off"] = first["on"], first["off"]
+    res["latent_mask"] = core_shaping.latent_mask(mask, FRAMES, (SIZE // 8, SIZE // 8))
+
+    # core interop: KSampler path, RescaleCFG, TorchCompileModel
+    res["ksampler"] = comfy.sample.sample(model, comfy.sample.prepare_noise(latent["samples"], 1), 3, 5.0, "euler",
+                                          "simple", pos, neg, latent["samples"], seed=1, disable_pbar=True)
+    rescaled = RescaleCFG().patch(model, 0.7)[0]
+    res["rescalecfg"] = comfy.sample.sample(rescaled, comfy.sample.prepare_noise(latent["samples"], 1), 3, 5.0,
+                                            "euler", "simple", pos, neg, latent["samples"], seed=1, disable_pbar=True)
+    compiled = TorchCompileModel.execute(model, "inductor").result[0]
+    from comfy.patcher_extension import WrappersMP
+    from comfy_api.torch_helpers.torch_compile import COMPILE_KEY
+
+    res["compile_wrapped"] = (bool(compiled.get_wrappers(WrappersMP.APPLY_MODEL, COMPILE_KEY))
+                              and not model.get_wrappers(WrappersMP.APPLY_MODEL, COMPILE_KEY))
+    torch.save(res, out_path)
+
+
+# ===================================== the tests (pytest) ===================================
+@pytest.fixture(scope="module")
+def res(tmp_path_factory) -> dict:
+    from comfy_host import comfy_path, host_python
+
+    out = tmp_path_factory.mktemp("model_nodes") / "results.pt"
+    env = dict(os.environ, COMFY=str(comfy_path()), PYTHONPATH=str(REPO), OMP_NUM_THREADS="1")
+    proc = subprocess.run([host_python(), str(HERE), "--host", str(out)], env=env, capture_output=True, text=True,
+                          timeout=600)
+    assert proc.returncode == 0, f"ComfyUI child failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-6000:]}"
+    return torch.load(out, weights_only=False)
+
+
+def test_loader_lists_and_loads_base_plus_camera(res):
+    assert "512_dynamicrafter_tiny.ckpt" in res["files"] and "512_realcam-i2v_tiny.safetensors" in res["files"]
+    assert res["model_type"] == "RealCamModel"
+    assert res["parameterization"] == "RealCamSamplingV"  # 512: v-prediction (+ zero-SNR, rescale)
+    assert res["parts_absent"]  # the tiny base holds no CLIP / VAE parts
+    assert res["merged_equal"]  # base + camera == the same weights as one merged file
+
+
+@pytest.mark.parametrize("key,words", [
+    ("err/sd15", ["base_checkpoint", "image model", "4 input channels"]),
+    ("err/mismatch", ["camera_checkpoint", "256", "512"]),
+    ("err/truncated", ["camera_checkpoint", "truncated"]),
+    ("err/evil", ["base_checkpoint", "weights_only"]),
+    ("err/camera_as_base", ["base_checkpoint", "camera-only"]),
+    ("err/no_camera", ["camera_checkpoint", "camera file"]),
+    ("err/frames", ["trajectory", f"{FRAMES + 1} frames"]),
+    ("err/resolution", ["width/height", f"{SIZE}x{SIZE}"]),
+    ("err/mask_size", ["shaping_mask", "aspect ratio"]),
+])
+def test_bad_input_is_a_clear_error(res, key, words):
+    msg = res[key]
+    assert msg.startswith("RealCamInputError"), msg
+    for w in words:
+        assert w in msg, msg
+
+
+def test_pickle_code_never_ran(res):
+    assert not res["pwned"]
+
+
+def test_image_to_video_outputs(res):
+    assert res["latent_shape"] == (FRAMES, 4, SIZE // 8, SIZE // 8)  # frames as batch
+    K = res["cam_K"]  # 80x48 image -> resized 106x64 -> crop 64x64: fx = 0.5 * 106, centre of the crop
+    assert abs(float(K[0, 0]) - 53.0) < 1e-4 and abs(float(K[1, 1]) - 53.33333) < 1e-3
+    assert float(K[0, 2]) == SIZE / 2 and float(K[1, 2]) == SIZE / 2
+
+
+def test_sampler_is_seeded_and_finite(res):
+    assert torch.isfinite(res["default"]).all()
+    assert torch.equal(res["default"], res["default_again"])
+    assert torch.equal(res["shaping_disabled"], res["default"])
+    assert not torch.equal(res["shaped"], res["default"])
+    assert torch.isfinite(res["core_sampler"]).all() and not torch.equal(res["core_sampler"], res["default"])
+
+
+def test_shaping_changes_the_first_state_only_inside_the_mask(res):
+    on, off, m = res["first_on"], res["first_off"], res["latent_mask"]
+    inside = m[:, None].expand_as(on).bool()
+    assert 0 < inside.float().mean() < 1
+    assert torch.equal(on[~inside], off[~inside])
+    assert (on[inside] - off[inside]).abs().min() > 0
+
+
+def test_core_ksampler_rescalecfg_and_torch_compile_accept_the_model(res):
+    assert torch.isfinite(res["ksampler"]).all() and torch.isfinite(res["rescalecfg"]).all()
+    assert not torch.equal(res["ksampler"], res["rescalecfg"])
+    assert res["compile_wrapped"]
+
+
+if __name__ == "__main__" and len(sys.argv) == 3 and sys.argv[1] == "--host":
+    host(sys.argv[2])
