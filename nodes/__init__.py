@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from comfy_api.latest import ComfyExtension, io
 
-from . import camera_nodes, depth_nodes, editor, model_nodes, render_nodes, trajectory_nodes
+from . import camera_nodes, depth_nodes, editor, loop_nodes, model_nodes, render_nodes, shaping, trajectory_nodes
 from .common import register_model_folders
 
 register_model_folders()
@@ -16,6 +16,8 @@ NODE_CLASSES: list[type[io.ComfyNode]] = [
     *trajectory_nodes.NODES,
     *editor.NODES,
     *model_nodes.NODES,
+    *shaping.NODES,
+    *loop_nodes.NODES,
 ]
 
 

@@ -41,6 +41,15 @@ pack and copied into `input/` by `scripts/run.sh` (`assets/synthetic_room/` othe
 `RealCam Load Depth File` reads the depth without losing precision; `RealCam Scene From Depth` accepts depth
 from **any** depth node (metres, normalised or disparity)."""
 
+EDITOR_NOTE = """### RealCam Trajectory Editor (offline)
+Run the workflow once (**Queue**): the room's metric point cloud appears in the editor. Then, without re-running:
+* drag a camera (keyframe frustum) to move it, **Alt**-drag to turn it, drag empty space to orbit the view;
+* **K** adds a keyframe at the current frame, **Delete** removes the selected one; numeric fields take metres,
+  degrees and frame numbers; **Snap** rounds to 0.05 m / 5 deg;
+* scrub the timeline or press **Space** to play; the camera view uses the same projection as the render node.
+The preset seeds the editor until you edit; your edits are saved with the workflow and sent with API prompts.
+`RealCam Save Pose File` writes the path as a RealEstate10K `.txt` into `output/realcam/`."""
+
 WORKFLOWS: dict[str, Spec] = {
     "camera_preview": {
         "nodes": [
@@ -56,6 +65,23 @@ WORKFLOWS: dict[str, Spec] = {
         ],
         "links": [(1, 0, 3, "image"), (2, 0, 3, "depth_model"), (3, 0, 5, "scene"), (4, 0, 5, "trajectory"),
                   (5, 0, 6, "images"), (6, 0, 7, "video"), (3, 1, 8, "images")],
+    },
+    "camera_editor_offline": {
+        "nodes": [
+            (1, "LoadImage", (40, 60), {"image": "room_rgb.png", "upload": "image"}),
+            (2, "RealCamLoadDepthFile", (40, 420), {"file": "room_depth.png", "metres_per_unit": 0.001}),
+            (3, "RealCamSceneFromDepth", (400, 60), {"depth_encoding": "metres"}),
+            (4, "RealCamCameraPreset", (400, 420), {"preset": "orbit_left", "num_frames": 16}),
+            (5, "RealCamTrajectoryEditor", (760, 60), {}, (560, 640)),
+            (6, "RealCamPointCloudRender", (1360, 60), {"width": 512, "height": 320}),
+            (7, "CreateVideo", (1720, 60), {"fps": 8.0}),
+            (8, "SaveVideo", (2000, 60), {"filename_prefix": "realcam/editor_preview"}),
+            (9, "RealCamSavePoseFile", (1360, 480), {"filename_prefix": "realcam/edited_path"}),
+            note(10, (40, 760), EDITOR_NOTE, (560, 300)),
+        ],
+        "links": [(1, 0, 3, "image"), (2, 0, 3, "depth"), (3, 0, 5, "scene"), (4, 0, 5, "trajectory"),
+                  (3, 0, 6, "scene"), (5, 0, 6, "trajectory"), (6, 0, 7, "images"), (7, 0, 8, "video"),
+                  (5, 0, 9, "trajectory")],
     },
     "camera_preview_offline": {
         "nodes": [
@@ -74,6 +100,163 @@ WORKFLOWS: dict[str, Spec] = {
     },
 }
 
+
+# -- loops, interpolation, transitions, continuation (RealCam Loop / Interp Conditioning) -----------
+MODELS_NOTE = """* **Models** (`models/realcam/` or `models/checkpoints/`): the DynamiCrafter 512 base
+  `model.ckpt` (Doubiiu/DynamiCrafter_512; holds the UNet, VAE, CLIP and CLIP vision) as `base_checkpoint`, and the
+  RealCam camera file `512_realcam-i2v_50k.safetensors` (MuteApo/CamI2V) as `camera_checkpoint`.
+* **Depth**: `depth_anything_v2_metric_hypersim_vitl_fp32.safetensors` in `models/depthanything/`."""
+
+LOOP_NOTE = """### RealCam camera loop
+A still image becomes a clip whose **last frame meets the first**: the camera path is closed (RealCam Close
+Trajectory: back to the start with a smooth seam), and the start image is pasted as a fully visible last frame of
+the noise-shaping preview. The node's `report` says whether the path really returns to its start.
+Play it as a loop without its last frame (it repeats the first).
+""" + MODELS_NOTE + """
+* **Experimental**: no released RealCam checkpoint was trained for loops; the end frame acts through noise
+  shaping only (`end_conditioning = shaping_only`)."""
+
+INTERP_NOTE = """### RealCam camera interpolation (experimental)
+Start image -> end image of the **same scene**, the end seen from the trajectory's last pose (bend the path onto
+another end pose with RealCam Trajectory End Pose). `end_conditioning = concat_and_shaping` puts the end latent in
+the last concat slot (DynamiCrafter's interp layout) **and** pastes it as a visible last preview frame.
+* **Models**: the concat layout only makes sense with DynamiCrafter's **512_interp** base
+  (Doubiiu/DynamiCrafter_512_Interp `model.ckpt`) as `base_checkpoint` plus `512_realcam-i2v_50k.safetensors` as
+  `camera_checkpoint`; this pairing was never trained together. With the normal 512 base use `shaping_only`.
+* **Depth**: `depth_anything_v2_metric_hypersim_vitl_fp32.safetensors` in `models/depthanything/`.
+* Images of different sizes: `size_mismatch` = error (default), crop or stretch."""
+
+TRANSITION_NOTE = """### RealCam scene transition (experimental)
+From image A to image B while the camera moves. The preview of A's point cloud shapes the first half
+(`preview_handoff` auto = 0.5), B is a fully visible last frame.
+""" + MODELS_NOTE
+
+CONTINUE_NOTE = """### RealCam long video (continuation)
+A 31-frame camera path is cut into two 16-frame clips that share 1 frame (RealCam Trajectory Clip). Clip 2 is
+conditioned on clip 1's last frame: its image, concat latent and camera poses refer to that frame
+(`cond_frame_index`), and the shared frame is kept through the latent's noise mask; RealCam Paste Overlap restores
+it exactly (upstream's final paste). RealCam Join Clips drops the repeated frame. Chain more clips the same way.
+""" + MODELS_NOTE + """
+* **Experimental**: upstream's continuation hooks were never used by a released checkpoint."""
+
+BASE_512 = "dynamicrafter_512_model.ckpt"
+BASE_INTERP = "dynamicrafter_512_interp_model.ckpt"
+CAMERA_512 = "512_realcam-i2v_50k.safetensors"
+DEPTH = "depth_anything_v2_metric_hypersim_vitl_fp32.safetensors"
+PROMPT = "a calm, detailed scene, smooth camera motion"
+NEGATIVE = ("Fast movement, jittery motion, abrupt transitions, distorted body, missing limbs, unnatural posture, "
+            "blurry, cropped, extra limbs, bad anatomy, deformed, glitchy motion, artifacts.")
+
+
+def _model_nodes(base: str) -> list[tuple]:
+    """Loader (2), prompts (3, 4), depth (5, 6): shared by the examples below."""
+    return [
+        (2, "RealCamCheckpointLoader", (40, 420), {"base_checkpoint": base, "camera_checkpoint": CAMERA_512}),
+        (3, "CLIPTextEncode", (420, 40), {"text": PROMPT}),
+        (4, "CLIPTextEncode", (420, 260), {"text": NEGATIVE}),
+        (5, "RealCamLoadDepthModel", (40, 700), {"model": DEPTH}),
+        (6, "RealCamMetricDepth", (420, 700), {}),
+    ]
+
+
+MODEL_LINKS = [(2, 1, 3, "clip"), (2, 1, 4, "clip"), (5, 0, 6, "depth_model"), (1, 0, 6, "image")]
+
+
+def _shaped_clip(mode: str, base: str, trajectory_nodes: list[tuple], trajectory_links: list[tuple], traj_out: int,
+                 extra_nodes: list[tuple], extra_links: list[tuple], cond_widgets: dict, prefix: str, text: str) -> Spec:
+    """One shaped clip: image (1) -> ... -> conditioning (11) -> sampler (12) -> decode (13) -> video (14, 15)."""
+    nodes = [
+        (1, "LoadImage", (40, 60), {"image": "pexels-steve-858076.jpg", "upload": "image"}),
+        *_model_nodes(base),
+        *trajectory_nodes,
+        (9, "RealCamPointCloudRender", (1180, 700), {"width": 512, "height": 320}),
+        (10, "RealCamImageToVideo", (1180, 40), {"width": 512, "height": 320, "length": 16}),
+        (11, "RealCamLoopInterpConditioning", (1560, 40), {"mode": mode, **cond_widgets}),
+        (12, "RealCamSampler", (1940, 40), {}),
+        (13, "VAEDecode", (2320, 40), {}),
+        (14, "CreateVideo", (2320, 200), {"fps": 8.0}),
+        (15, "SaveVideo", (2600, 200), {"filename_prefix": prefix}),
+        *extra_nodes,
+        note(16, (40, 1000), text, size=(520, 300)),
+    ]
+    links = [
+        *MODEL_LINKS, *trajectory_links, *extra_links,
+        (6, 0, 9, "scene"), (traj_out, 0, 9, "trajectory"),
+        (3, 0, 10, "positive"), (4, 0, 10, "negative"), (2, 3, 10, "vae"), (2, 2, 10, "clip_vision"),
+        (1, 0, 10, "image"), (traj_out, 0, 10, "trajectory"),
+        (10, 0, 11, "positive"), (10, 1, 11, "negative"), (10, 2, 11, "latent"), (2, 3, 11, "vae"),
+        (1, 0, 11, "start_image"), (9, 0, 11, "preview_frames"), (9, 2, 11, "shaping_mask"),
+        (2, 0, 12, "model"), (11, 0, 12, "positive"), (11, 1, 12, "negative"), (11, 2, 12, "latent"),
+        (11, 3, 12, "preview_frames"), (11, 4, 12, "shaping_mask"), (2, 3, 12, "vae"),
+        (12, 0, 13, "samples"), (2, 3, 13, "vae"), (13, 0, 14, "images"), (14, 0, 15, "video"),
+    ]
+    return {"nodes": nodes, "links": links}
+
+
+WORKFLOWS["camera_loop"] = _shaped_clip(
+    "loop", BASE_512,
+    [(7, "RealCamCameraPreset", (420, 960), {"preset": "orbit_left", "num_frames": 16, "amplitude": 20.0}),
+     (8, "RealCamCloseTrajectory", (800, 960), {"num_frames": 16})],
+    [(7, 0, 8, "trajectory")], 8, [], [], {"end_conditioning": "shaping_only"}, "realcam/loop", LOOP_NOTE)
+
+WORKFLOWS["camera_interpolation"] = _shaped_clip(
+    "interpolate", BASE_INTERP,
+    [(7, "RealCamCameraPreset", (420, 960), {"preset": "pan_right", "num_frames": 16, "amplitude": 0.5})],
+    [], 7,
+    [(17, "LoadImage", (800, 1200), {"image": "pexels-steve-858076.jpg", "upload": "image"})],
+    [(17, 0, 11, "end_image")], {"end_conditioning": "concat_and_shaping"}, "realcam/interpolation", INTERP_NOTE)
+
+WORKFLOWS["scene_transition"] = _shaped_clip(
+    "transition", BASE_512,
+    [(7, "RealCamCameraPreset", (420, 960), {"preset": "zoom_in", "num_frames": 16, "amplitude": 0.5})],
+    [], 7,
+    [(17, "LoadImage", (800, 1200), {"image": "room_rgb.png", "upload": "image"})],
+    [(17, 0, 11, "end_image")], {"end_conditioning": "shaping_only", "size_mismatch": "crop"}, "realcam/transition",
+    TRANSITION_NOTE)
+
+
+def _continuation() -> Spec:
+    nodes = [
+        (1, "LoadImage", (40, 60), {"image": "pexels-steve-858076.jpg", "upload": "image"}),
+        *_model_nodes(BASE_512),
+        (7, "RealCamCameraPreset", (420, 960), {"preset": "pan_right", "num_frames": 31, "amplitude": 1.0}),
+        (8, "RealCamTrajectoryClip", (800, 900), {"clip_index": 0, "clip_len": 16, "overlap": 1}),
+        (9, "RealCamPointCloudRender", (1180, 700), {"width": 512, "height": 320}),
+        (10, "RealCamImageToVideo", (1180, 40), {"width": 512, "height": 320, "length": 16}),
+        (12, "RealCamSampler", (1560, 40), {}),
+        (13, "VAEDecode", (1940, 40), {}),
+        (18, "RealCamTrajectoryClip", (800, 1160), {"clip_index": 1, "clip_len": 16, "overlap": 1}),
+        (19, "ImageFromBatch", (1940, 260), {"batch_index": 15, "length": 1}),
+        (20, "RealCamImageToVideo", (2320, 260), {"width": 512, "height": 320, "length": 16}),
+        (21, "RealCamLoopInterpConditioning", (2700, 260), {"mode": "continue", "overlap": 1}),
+        (22, "RealCamSampler", (3080, 260), {}),
+        (23, "RealCamPasteOverlap", (3460, 260), {"overlap": 1, "frames": 16}),
+        (24, "VAEDecode", (3840, 260), {}),
+        (25, "RealCamJoinClips", (4220, 260), {"overlap": 1}),
+        (14, "CreateVideo", (4600, 260), {"fps": 8.0}),
+        (15, "SaveVideo", (4880, 260), {"filename_prefix": "realcam/long"}),
+        note(16, (40, 1000), CONTINUE_NOTE, size=(520, 320)),
+    ]
+    links = [
+        *MODEL_LINKS, (7, 0, 8, "trajectory"), (7, 0, 18, "trajectory"),
+        (6, 0, 9, "scene"), (8, 0, 9, "trajectory"),
+        (3, 0, 10, "positive"), (4, 0, 10, "negative"), (2, 3, 10, "vae"), (2, 2, 10, "clip_vision"),
+        (1, 0, 10, "image"), (8, 0, 10, "trajectory"),
+        (2, 0, 12, "model"), (10, 0, 12, "positive"), (10, 1, 12, "negative"), (10, 2, 12, "latent"),
+        (9, 0, 12, "preview_frames"), (9, 2, 12, "shaping_mask"), (2, 3, 12, "vae"),
+        (12, 0, 13, "samples"), (2, 3, 13, "vae"), (13, 0, 19, "image"),
+        (3, 0, 20, "positive"), (4, 0, 20, "negative"), (2, 3, 20, "vae"), (2, 2, 20, "clip_vision"),
+        (19, 0, 20, "image"), (18, 0, 20, "trajectory"),
+        (20, 0, 21, "positive"), (20, 1, 21, "negative"), (20, 2, 21, "latent"), (12, 0, 21, "previous_latent"),
+        (2, 0, 22, "model"), (21, 0, 22, "positive"), (21, 1, 22, "negative"), (21, 2, 22, "latent"),
+        (22, 0, 23, "latent"), (12, 0, 23, "previous_latent"),
+        (23, 0, 24, "samples"), (2, 3, 24, "vae"),
+        (13, 0, 25, "first"), (24, 0, 25, "second"), (25, 0, 14, "images"), (14, 0, 15, "video"),
+    ]
+    return {"nodes": nodes, "links": links}
+
+
+WORKFLOWS["long_video_continuation"] = _continuation()
 
 def layout(spec: Spec, info: dict) -> dict:
     nodes_out, links_out = [], []
