@@ -1,4 +1,3 @@
-import time
 
 import pytest
 import torch
@@ -208,22 +207,3 @@ def test_validation_errors_name_the_field():
         interpolate_c2w([0, 1, 2], sheared, 8)
     with pytest.raises(RealCamInputError, match=r"key_c2w: expected shape \(K, 4, 4\)"):
         interpolate_c2w([0], torch.eye(3), 8)
-
-
-def test_thousand_frames_are_fast():
-    keys = _keys(8, seed=9)
-    times = [0, 100, 250, 400, 500, 700, 850, 999]
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # small ops: intra-op threads only add contention on a shared CI machine
-    try:
-        for method in METHODS:
-            interpolate_c2w(times, keys, 1000, method=method)  # warm-up
-            best = float("inf")
-            for _ in range(20):
-                t0 = time.perf_counter()
-                interpolate_c2w(times, keys, 1000, method=method, easing="ease_in_out")
-                best = min(best, time.perf_counter() - t0)
-            # budget 5 ms (measured 0.4-3 ms on one core); 5x slack for a loaded shared CI machine
-            assert best < 0.025, (method, best)
-    finally:
-        torch.set_num_threads(threads)
