@@ -253,6 +253,9 @@ class RealCamImageToVideo(io.ComfyNode):
     def execute(cls, positive, negative, vae, clip_vision, image, trajectory, width, height, length, frame_stride,
                 batch_size) -> io.NodeOutput:
         require(isinstance(trajectory, Trajectory), "trajectory", "a REALCAM_TRAJECTORY", type(trajectory).__name__)
+        for name, value in (("vae", vae), ("clip_vision", clip_vision)):
+            require(value is not None, name, f"a {name.upper()} (the checkpoint loader outputs none when the base "
+                    "file has no VAE / image encoder: load them with core loaders)", "None")
         trajectory.validate()
         require(trajectory.num_frames == length, "trajectory", f"{length} frames (the video's length)",
                 f"{trajectory.num_frames} frames")

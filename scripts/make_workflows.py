@@ -258,6 +258,52 @@ def _continuation() -> Spec:
 
 WORKFLOWS["long_video_continuation"] = _continuation()
 
+
+# -- the main example: image -> depth -> camera path -> preview -> RealCam-I2V video (issue 3) ------------------
+I2V_NOTE = """### RealCam-I2V: camera-controlled image-to-video
+The image's metric depth becomes a point cloud; the camera preset moves through it; the preview render of that
+static scene **shapes the early, high-noise steps** (`noise_shaping`, only where `shaping_mask` is set), and
+RealCam-I2V generates the video along the same camera path.
+
+**Model files** (both resolutions work; width x height must match: 512 x 320 or 256 x 256):
+* DynamiCrafter base `model.ckpt` (Doubiiu/DynamiCrafter_512, or Doubiiu/DynamiCrafter for 256; it also holds
+  the VAE, the OpenCLIP-H text encoder and the ViT-H image encoder) -> `models/realcam/` or `models/checkpoints/`,
+  renamed e.g. `dynamicrafter_512_model.ckpt`, as `base_checkpoint`.
+* The RealCam camera file `512_realcam-i2v_50k.safetensors` (or `256_realcam-i2v_50k.safetensors`;
+  MuteApo/CamI2V) -> `models/realcam/`, as `camera_checkpoint`.
+* Depth: `depth_anything_v2_metric_hypersim_vitl_fp32.safetensors` (indoor; `..._vkitti_...` outdoor)
+  -> `models/depthanything/`.
+
+Sampler defaults reproduce upstream (DDIM eta 1, trailing steps, 25 steps, cfg 7.5, guidance rescale 0.7);
+core samplers and schedulers work too. Turn `noise_shaping` off to compare."""
+
+
+def _i2v() -> Spec:
+    nodes = [
+        (1, "LoadImage", (40, 60), {"image": "pexels-steve-858076.jpg", "upload": "image"}),
+        *_model_nodes(BASE_512),
+        (7, "RealCamCameraPreset", (420, 960), {"preset": "orbit_left", "num_frames": 16}),
+        (9, "RealCamPointCloudRender", (800, 700), {"width": 512, "height": 320}),
+        (10, "RealCamImageToVideo", (800, 40), {"width": 512, "height": 320, "length": 16}),
+        (12, "RealCamSampler", (1180, 40), {"noise_shaping": True}),
+        (13, "VAEDecode", (1560, 40), {}),
+        (14, "CreateVideo", (1560, 200), {"fps": 8.0}),
+        (15, "SaveVideo", (1840, 200), {"filename_prefix": "realcam/i2v"}),
+        note(16, (40, 1200), I2V_NOTE, size=(560, 420)),
+    ]
+    links = [
+        *MODEL_LINKS, (6, 0, 9, "scene"), (7, 0, 9, "trajectory"),
+        (3, 0, 10, "positive"), (4, 0, 10, "negative"), (2, 3, 10, "vae"), (2, 2, 10, "clip_vision"),
+        (1, 0, 10, "image"), (7, 0, 10, "trajectory"),
+        (2, 0, 12, "model"), (10, 0, 12, "positive"), (10, 1, 12, "negative"), (10, 2, 12, "latent"),
+        (9, 0, 12, "preview_frames"), (9, 2, 12, "shaping_mask"), (2, 3, 12, "vae"),
+        (12, 0, 13, "samples"), (2, 3, 13, "vae"), (13, 0, 14, "images"), (14, 0, 15, "video"),
+    ]
+    return {"nodes": nodes, "links": links}
+
+
+WORKFLOWS["realcam_i2v"] = _i2v()
+
 def layout(spec: Spec, info: dict) -> dict:
     nodes_out, links_out = [], []
     by_id = {}

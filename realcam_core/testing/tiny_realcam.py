@@ -5,8 +5,9 @@ The base file holds what a DynamiCrafter checkpoint holds for the denoiser: the 
 and a `scale_arr` buffer at 512), the Resampler (`image_proj_model.*`) and the schedule buffers;
 `.ckpt` files are Lightning-style `{"state_dict": ...}`. The camera file holds only the modules
 CamI2V/RealCam add (`pose_encoder.*`, every `pluker_projection` / `epipolar.epipolar_attn`), as the
-released `{256,512}_realcam-i2v_50k.safetensors`. VAE / CLIP parts are not written (their ComfyUI
-loaders build fixed, full-size architectures).
+released `{256,512}_realcam-i2v_50k.safetensors`. With `parts=True` the base also holds a tiny VAE,
+text encoder and image encoder in the real layout (`tiny_base_parts`), sized to the UNet's context
+width and the Resampler's input width, so the loader's CLIP / CLIP_VISION / VAE outputs work too.
 
 Resolution: a real checkpoint does not say what it was trained at (the variant preset does), so
 tiny models, which must run small, carry a `realcam_image_size` tensor [H, W] that the loader honours.
@@ -104,9 +105,16 @@ def save(sd: dict[str, torch.Tensor], path: str | os.PathLike) -> str:
 
 
 def write_tiny_realcam(folder: str | os.PathLike, spec: TinySpec = TinySpec(), base_name: str | None = None,
-                       camera_name: str | None = None) -> tuple[str, str]:
-    """Write `<variant>_dynamicrafter_tiny.ckpt` (base) and `<variant>_realcam-i2v_tiny.safetensors` (camera)."""
+                       camera_name: str | None = None, parts: bool = False) -> tuple[str, str]:
+    """Write `<variant>_dynamicrafter_tiny.ckpt` (base) and `<variant>_realcam-i2v_tiny.safetensors` (camera).
+
+    parts: also write tiny `first_stage_model.*`, `cond_stage_model.model.*`, `embedder.model.*` into the base.
+    """
     base, cam = split_base_camera(tiny_state_dict(spec))
+    if parts:
+        from .tiny_base_parts import tiny_parts
+
+        base.update(tiny_parts(text_width=spec.context_dim, vision_width=spec.clip_vision_width, seed=spec.seed + 1))
     base_path = save(base, os.path.join(folder, base_name or f"{spec.variant}_dynamicrafter_tiny.ckpt"))
     cam_path = save(cam, os.path.join(folder, camera_name or f"{spec.variant}_realcam-i2v_tiny.safetensors"))
     return base_path, cam_path

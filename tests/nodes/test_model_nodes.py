@@ -3,8 +3,10 @@
 A child process (this file with `--host OUT`) writes tiny random-weight checkpoints in the real key
 layout (DynamiCrafter-style base `.ckpt` + camera-only `.safetensors`) into a models/realcam folder,
 runs the node classes' `execute` with ComfyUI booted in-process, and records results and the error
-messages of bad inputs; the pytest side checks them. CLIP vision and VAE are small stand-ins with
-the core interfaces (`encode_image`, `encode`): the core loaders only build full-size encoders.
+messages of bad inputs; the pytest side checks them. Most sampler checks use small stand-ins for
+CLIP vision and VAE (`encode_image`, `encode`); the loader's own CLIP / CLIP_VISION / VAE outputs are
+checked on a tiny base that holds them in the real layout (`tiny_base_parts`), and the real key lists
+(`tests/fixtures/realcam_keys_*.json`) are checked against core modules built on the meta device.
 """
 
 from __future__ import annotations
@@ -132,6 +134,8 @@ def host(out_path: str) -> None:
     res["latent_shape"] = tuple(latent["samples"].shape)
     res["cam_K"] = pos[0][1][rm.KEY_CAMERA].K[0, 0]
     res["err/frames"] = error_of(lambda: i2v(length=FRAMES + 1))
+    res["err/no_vae"] = error_of(lambda: mn.RealCamImageToVideo.execute(pos0, neg0, None, cv_f, image, traj, SIZE,
+                                                                       SIZE, FRAMES, 2, 1))
 
     def sample(m=model, p=pos, n=neg, lat=latent, steps=4, **kw):
         args = dict(seed=3, steps=steps, cfg=7.5, sampler_name="realcam_ddim", scheduler="realcam_trailing", eta=1.0,
@@ -183,7 +187,79 @@ def host(out_path: str) -> None:
 
     res["compile_wrapped"] = (bool(compiled.get_wrappers(WrappersMP.APPLY_MODEL, COMPILE_KEY))
                               and not model.get_wrappers(WrappersMP.APPLY_MODEL, COMPILE_KEY))
+    base_parts_checks(res, folder, tiny, mn, import_pack_module)
     torch.save(res, out_path)
+
+
+def base_parts_checks(res: dict, folder: Path, tiny, mn, import_pack_module) -> None:
+    """Loader CLIP / CLIP_VISION / VAE: tiny parts through the node, full-size layouts on the meta device."""
+    import json
+
+    import comfy.clip_model
+    import comfy.ldm.models.autoencoder as ae
+    import comfy.ops
+    import comfy.text_encoders.sd2_clip as sd2
+
+    bp = import_pack_module("nodes.base_parts")
+    spec = tiny.TinySpec(variant="512", frames=FRAMES, image_size=(SIZE, SIZE))
+    tiny.write_tiny_realcam(folder, spec, base_name="512_parts_tiny.safetensors",
+                            camera_name="512_realcam-i2v_parts_tiny.safetensors", parts=True)
+    model, clip, clip_vision, vae = mn.RealCamCheckpointLoader.execute(
+        "512_parts_tiny.safetensors", "512_realcam-i2v_parts_tiny.safetensors", "default").result
+    res["parts_types"] = [type(x).__name__ for x in (clip, clip_vision, vae)]
+    tokens = clip.tokenize("a red house by the sea")
+    res["text_ids"] = [t[0] for t in tokens["h"][0][:8]]
+    res["text"] = clip.encode_from_tokens(tokens)
+    res["text_other"] = clip.encode_from_tokens(clip.tokenize("a blue car in the snow"))
+    g = torch.Generator().manual_seed(5)
+    res["image_tokens"] = clip_vision.encode_image(torch.rand(2, 224, 224, 3, generator=g), crop=False)[
+        "last_hidden_state"].detach()
+    frames = torch.rand(FRAMES, SIZE, SIZE, 3, generator=g)
+    with torch.no_grad():
+        z = vae.encode(frames)
+        res["vae_latent"], res["vae_decoded"] = z, vae.decode(z)
+    with torch.no_grad():
+        i2v = mn.RealCamImageToVideo.execute([[res["text"], {}]], [[res["text_other"], {}]], vae, clip_vision,
+                                             frames[:1], _traj(import_pack_module), SIZE, SIZE, FRAMES, 2, 1).result
+    res["parts_sample"] = mn.RealCamSampler.execute(model, i2v[0], i2v[1], i2v[2], seed=1, steps=2, cfg=7.5,
+                                                    sampler_name="realcam_ddim", scheduler="realcam_trailing", eta=1.0,
+                                                    guidance_rescale=0.7, noise_shaping=False).result[0]["samples"]
+
+    # The real key lists (every key and shape of the released checkpoints) against core modules built on the
+    # meta device from the configuration the loader infers: same keys, same shapes, core's own configuration.
+    def diff(conv: dict, module: torch.nn.Module) -> list:
+        a = {k: tuple(v.shape) for k, v in conv.items()}
+        b = {k: tuple(v.shape) for k, v in module.state_dict().items()}
+        return sorted(set(a) ^ set(b)) + [k for k in a if k in b and a[k] != b[k]]
+
+    for variant in ("256", "512"):
+        groups = json.loads((REPO / "tests" / "fixtures" / f"realcam_keys_{variant}.json").read_text())["groups"]
+        sd = {k: torch.empty(v, device="meta") for g in ("first_stage_model.", "cond_stage_model.", "embedder.")
+              for k, v in groups[g].items()}
+        overrides, conv = bp.text_encoder_parts(sd)
+        with torch.device("meta"):
+            text_model = sd2.SD2ClipModel(device="meta", dtype=torch.float32,
+                                          model_options={"clip_h_model_config": overrides})
+        cfg, vconv = bp.vision_encoder_parts(sd)
+        with torch.device("meta"):
+            vision_model = comfy.clip_model.CLIPVisionModelProjection(cfg, torch.float32, "meta",
+                                                                      comfy.ops.manual_cast)
+        vpart = {k[len(bp.VAE_PREFIX):]: v for k, v in sd.items() if k.startswith(bp.VAE_PREFIX)}
+        ddconfig, embed = bp.vae_config(vpart)
+        with torch.device("meta"):
+            vae_model = ae.AutoencoderKL(ddconfig=ddconfig, embed_dim=embed)
+        res[f"meta/{variant}"] = {
+            "text_overrides": overrides, "text_diff": diff(conv, text_model), "vision_core": bp.is_core_vision(cfg),
+            "vision_diff": diff(vconv, vision_model), "vae_core": ddconfig == bp.CORE_VAE_DDCONFIG and embed == 4,
+            "vae_diff": diff(vpart, vae_model), "n": (len(conv), len(vconv), len(vpart))}
+
+
+def _traj(import_pack_module):
+    types_ = import_pack_module("realcam_core.types")
+    c2w = torch.eye(4).repeat(FRAMES, 1, 1)
+    c2w[:, 0, 3] = torch.linspace(0, 0.2, FRAMES)
+    K = torch.tensor([[0.5, 0, 0.5], [0, 0.5, 0.5], [0, 0, 1]]).repeat(FRAMES, 1, 1)
+    return types_.Trajectory(c2w=c2w, K_norm=K)
 
 
 # ===================================== the tests (pytest) ===================================
@@ -215,6 +291,7 @@ def test_loader_lists_and_loads_base_plus_camera(res):
     ("err/camera_as_base", ["base_checkpoint", "camera-only"]),
     ("err/no_camera", ["camera_checkpoint", "camera file"]),
     ("err/frames", ["trajectory", f"{FRAMES + 1} frames"]),
+    ("err/no_vae", ["vae", "core loaders"]),
     ("err/resolution", ["width/height", f"{SIZE}x{SIZE}"]),
     ("err/mask_size", ["shaping_mask", "aspect ratio"]),
 ])
@@ -256,6 +333,41 @@ def test_core_ksampler_rescalecfg_and_torch_compile_accept_the_model(res):
     assert torch.isfinite(res["ksampler"]).all() and torch.isfinite(res["rescalecfg"]).all()
     assert not torch.equal(res["ksampler"], res["rescalecfg"])
     assert res["compile_wrapped"]
+
+
+@pytest.mark.parametrize("variant", ["256", "512"])
+def test_tiny_part_writer_at_full_size_is_the_real_layout(variant):
+    """The writer of tiny VAE / text / image-encoder parts reproduces every real key and shape at full size."""
+    import json
+
+    from realcam_core.testing.tiny_base_parts import part_shapes
+
+    groups = json.loads((REPO / "tests" / "fixtures" / f"realcam_keys_{variant}.json").read_text())["groups"]
+    real = {k: tuple(v) for g in ("first_stage_model.", "cond_stage_model.", "embedder.") for k, v in groups[g].items()}
+    assert len(real) == 940
+    assert part_shapes() == real
+
+
+def test_loader_builds_core_clip_clip_vision_and_vae_from_tiny_parts(res):
+    assert res["parts_types"] == ["CLIP", "ClipVisionModel", "VAE"]
+    assert res["text_ids"][:2] == [49406, 320]  # core SD2 tokenizer: start token, "a"
+    assert res["text"].shape == (1, 77, 32) and torch.isfinite(res["text"]).all()
+    assert not torch.allclose(res["text"], res["text_other"])
+    tok = res["image_tokens"]
+    assert tok.shape == (2, 257, 32) and torch.isfinite(tok).all() and not torch.allclose(tok[0], tok[1])
+    assert res["vae_latent"].shape == (FRAMES, 4, SIZE // 8, SIZE // 8)
+    assert res["vae_decoded"].shape == (FRAMES, SIZE, SIZE, 3)
+    assert 0 <= float(res["vae_decoded"].min()) and float(res["vae_decoded"].max()) <= 1
+    assert res["parts_sample"].shape == (FRAMES, 4, SIZE // 8, SIZE // 8) and torch.isfinite(res["parts_sample"]).all()
+
+
+@pytest.mark.parametrize("variant", ["256", "512"])
+def test_real_key_layout_builds_core_modules_with_core_configs(res, variant):
+    m = res[f"meta/{variant}"]
+    assert all(n > 200 for n in m["n"])  # the comparison below is over the real key lists, not empty sets
+    assert m["text_overrides"] == {}  # the inferred text config is core's SD2 CLIP-H config
+    assert m["vision_core"] and m["vae_core"]  # ... and core's ViT-H/14 and SD KL-f8 configs
+    assert m["text_diff"] == [] and m["vision_diff"] == [] and m["vae_diff"] == []
 
 
 if __name__ == "__main__" and len(sys.argv) == 3 and sys.argv[1] == "--host":
