@@ -19,45 +19,27 @@ real video model takes far longer per step than this one, so its relative overhe
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
 import tempfile
 import time
-import types
 from pathlib import Path
 
 import torch
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+import inprocess_comfy  # noqa: E402
+
 LATENT = (1, 4, 16, 40, 64)  # RealCam 512x320, 16 frames
 
 
 def boot_comfy() -> None:
-    comfy = Path(os.environ.get("COMFYUI_PATH") or Path.home() / ".cache" / "comfyui-realcam" / "ComfyUI")
-    sys.path.insert(0, str(comfy))
-    os.chdir(comfy)
-    from comfy.cli_args import args
-
-    args.cpu = not torch.cuda.is_available()
-    import folder_paths
-
-    tmp = tempfile.mkdtemp()
-    folder_paths.set_output_directory(tmp)
-    folder_paths.set_temp_directory(tmp)
-    import utils.extra_config  # noqa: F401  (before `nodes`)
+    """ComfyUI in-process (tests/inprocess_comfy.py), on the GPU when there is one."""
+    inprocess_comfy.boot_comfy(tmp=Path(tempfile.mkdtemp()), cpu=not torch.cuda.is_available())
 
 
-def pack_module(name: str):
-    """This pack's module `name` as realcam_pack.<name>, without running the pack's __init__ files."""
-    import importlib
-
-    for pkg, path in (("realcam_pack", ROOT), ("realcam_pack.nodes", ROOT / "nodes")):
-        if pkg not in sys.modules:
-            mod = types.ModuleType(pkg)
-            mod.__path__ = [str(path)]
-            sys.modules[pkg] = mod
-    return importlib.import_module(f"realcam_pack.{name}")
+pack_module = inprocess_comfy.import_pack_module
 
 
 class SmallUnet(torch.nn.Module):

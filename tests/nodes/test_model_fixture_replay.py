@@ -15,7 +15,6 @@ import os
 import subprocess
 import sys
 import tempfile
-import types
 from pathlib import Path
 
 import pytest
@@ -25,32 +24,7 @@ HERE = Path(__file__).resolve()
 REPO = HERE.parents[2]
 FIXTURE = REPO / "tests" / "fixtures" / "tiny_realcam"
 sys.path.insert(0, str(REPO / "tests"))
-
-
-def boot_comfy(comfy: Path, tmp: Path) -> None:
-    """Import ComfyUI in-process on the CPU (order matters: comfyui-test-host.md §2.4)."""
-    sys.path.insert(0, str(comfy))
-    os.chdir(comfy)
-    from comfy.cli_args import args
-
-    args.cpu = True
-    import folder_paths
-
-    folder_paths.set_output_directory(str(tmp))
-    folder_paths.set_temp_directory(str(tmp))
-    import utils.extra_config  # noqa: F401
-
-
-def import_pack_module(name: str):
-    """Import one module of this pack as `realcam_pack.<name>` without the pack's __init__ files."""
-    import importlib
-
-    for pkg, path in (("realcam_pack", REPO), ("realcam_pack.nodes", REPO / "nodes")):
-        if pkg not in sys.modules:
-            mod = types.ModuleType(pkg)
-            mod.__path__ = [str(path)]
-            sys.modules[pkg] = mod
-    return importlib.import_module(f"realcam_pack.{name}")
+from inprocess_comfy import boot_comfy, import_pack_module  # noqa: E402
 
 
 def fab(x: torch.Tensor) -> torch.Tensor:

@@ -51,7 +51,7 @@ class FakeClipVision:
 
 
 def host(out_path: str) -> None:
-    from test_model_fixture_replay import boot_comfy, import_pack_module
+    from inprocess_comfy import boot_comfy, import_pack_module
 
     torch.set_num_threads(1)
     tmp = Path(tempfile.mkdtemp())

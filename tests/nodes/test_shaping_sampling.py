@@ -13,7 +13,6 @@ import logging
 import os
 import subprocess
 import sys
-import types
 from pathlib import Path
 
 import pytest
@@ -22,6 +21,7 @@ import torch
 HERE = Path(__file__).resolve()
 REPO = HERE.parents[2]
 sys.path.insert(0, str(REPO / "tests"))
+from inprocess_comfy import boot_comfy, import_pack_module  # noqa: E402
 
 SEED = 1234
 STEPS = 10
@@ -31,32 +31,6 @@ CFG = 2.0
 
 
 # ===================================== the child: ComfyUI ====================================
-def boot_comfy(comfy: Path, tmp: Path):
-    """Import ComfyUI in-process on the CPU (the order matters: see comfyui-test-host.md §2.4)."""
-    sys.path.insert(0, str(comfy))
-    os.chdir(comfy)
-    from comfy.cli_args import args
-
-    args.cpu = True
-    import folder_paths
-
-    folder_paths.set_output_directory(str(tmp))
-    folder_paths.set_temp_directory(str(tmp))
-    import utils.extra_config  # noqa: F401  (before `nodes`, which puts comfy/ first on sys.path)
-
-
-def import_pack_module(name: str):
-    """Import one module of this pack as `realcam_pack.<name>` without running the pack's __init__ files."""
-    import importlib
-
-    for pkg, path in (("realcam_pack", REPO), ("realcam_pack.nodes", REPO / "nodes")):
-        if pkg not in sys.modules:
-            mod = types.ModuleType(pkg)
-            mod.__path__ = [str(path)]
-            sys.modules[pkg] = mod
-    return importlib.import_module(f"realcam_pack.{name}")
-
-
 class TinyUnet(torch.nn.Module):
     """A random Conv3d denoiser; kernel 1 mixes channels only, so shaping cannot leak across pixels."""
 

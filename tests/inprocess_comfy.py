@@ -1,0 +1,46 @@
+"""ComfyUI imported in-process (for child processes of tests and for benchmarks).
+
+The import order matters (reference: comfyui-test-host.md §2.4): `args.cpu` before model
+management loads, and `utils.extra_config` before `nodes` puts comfy/ first on sys.path.
+Run this in a child process: it changes the working directory and sys.path for good.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+import types
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def comfy_dir() -> Path:
+    return Path(os.environ.get("COMFYUI_PATH") or Path.home() / ".cache" / "comfyui-realcam" / "ComfyUI")
+
+
+def boot_comfy(comfy: Path | None = None, tmp: Path | None = None, cpu: bool = True) -> None:
+    """Import ComfyUI (on the CPU unless cpu=False); outputs and temp files go to `tmp` when given."""
+    comfy = Path(comfy or comfy_dir())
+    sys.path.insert(0, str(comfy))
+    os.chdir(comfy)
+    from comfy.cli_args import args
+
+    args.cpu = cpu
+    import folder_paths
+
+    if tmp is not None:
+        folder_paths.set_output_directory(str(tmp))
+        folder_paths.set_temp_directory(str(tmp))
+    import utils.extra_config  # noqa: F401
+
+
+def import_pack_module(name: str):
+    """Import one module of this pack as `realcam_pack.<name>` without running the pack's __init__ files."""
+    for pkg, path in (("realcam_pack", REPO), ("realcam_pack.nodes", REPO / "nodes")):
+        if pkg not in sys.modules:
+            mod = types.ModuleType(pkg)
+            mod.__path__ = [str(path)]
+            sys.modules[pkg] = mod
+    return importlib.import_module(f"realcam_pack.{name}")
