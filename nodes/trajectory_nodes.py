@@ -6,6 +6,7 @@ from comfy_api.latest import io, ui
 
 from ..realcam_core import interpolate as core_interp
 from ..realcam_core.camera import adapters
+from ..realcam_core.errors import RealCamInputError
 from ..realcam_core.plot import plot_trajectory
 from .common import CATEGORY, CameraCtrlPosesType, TrajectoryType
 
@@ -100,4 +101,56 @@ class RealCamTrajectoryFromCameraCtrl(io.ComfyNode):
         return io.NodeOutput(traj.scaled(translation_scale) if translation_scale != 1.0 else traj)
 
 
-NODES = [RealCamSE3Interpolate, RealCamTrajectoryToCameraCtrl, RealCamTrajectoryFromCameraCtrl]
+def wan_camera_embedding(trajectory, width: int, height: int):
+    """Core's WAN_CAMERA_EMBEDDING (1, 24, (N + 3) // 4, H, W) for a trajectory, built with core's own Plücker code.
+
+    Core's `process_pose_params` reads each row as [t, fx, fy, cx, cy, k1, k2, c2w 4x4 row-major] with
+    normalised intrinsics; passing the output size as the "original" size keeps our intrinsics unchanged.
+    The frame packing (first frame four times, then groups of four) is core WanCameraEmbedding's.
+    """
+    import numpy as np
+    import torch
+    from comfy_extras.nodes_camera_trajectory import process_pose_params
+
+    n = trajectory.num_frames
+    if n % 4 != 1:
+        raise RealCamInputError(f"trajectory: expected 4k+1 frames for Wan's temporal packing (e.g. 81), got {n}; "
+                                "resample it with RealCam SE3 Interpolate")
+    K = trajectory.K_norm.double().numpy()
+    c2w = trajectory.c2w.double().numpy().reshape(n, 16)
+    rows = np.concatenate([np.zeros((n, 1)), K[:, 0, :1], K[:, 1, 1:2], K[:, 0, 2:3], K[:, 1, 2:3],
+                           np.zeros((n, 2)), c2w], axis=1)
+    emb = process_pose_params(rows, width=width, height=height, original_pose_width=width,
+                              original_pose_height=height)  # (N, H, W, 6)
+    video = emb.permute(3, 0, 1, 2)[None]
+    video = torch.cat([video[:, :, :1].repeat_interleave(4, dim=2), video[:, :, 1:]], dim=2).transpose(1, 2)
+    b, f, c, h, w = video.shape
+    video = video.reshape(b, f // 4, 4, c, h, w).transpose(2, 3).reshape(b, f // 4, c * 4, h, w).transpose(1, 2)
+    return video.contiguous()
+
+
+class RealCamTrajectoryToWanCamera(io.ComfyNode):
+    @classmethod
+    def define_schema(cls) -> io.Schema:
+        return io.Schema(
+            node_id="RealCamTrajectoryToWanCamera",
+            display_name="RealCam Trajectory To Wan Camera Embedding",
+            category=CATEGORY,
+            description="WAN_CAMERA_EMBEDDING for core's WanCameraImageToVideo (Wan 2.1 Fun Camera) from any RealCam "
+                        "trajectory: editor paths, presets, pose files. Needs 4k+1 frames (e.g. 81).",
+            inputs=[TrajectoryType.Input("trajectory"),
+                    io.Int.Input("width", default=832, min=16, max=8192, step=16),
+                    io.Int.Input("height", default=480, min=16, max=8192, step=16)],
+            outputs=[io.WanCameraEmbedding.Output(display_name="camera_embedding"),
+                     io.Int.Output(display_name="width"), io.Int.Output(display_name="height"),
+                     io.Int.Output(display_name="length")],
+        )
+
+    @classmethod
+    def execute(cls, trajectory, width: int, height: int) -> io.NodeOutput:
+        emb = wan_camera_embedding(trajectory, width, height)
+        return io.NodeOutput(emb, width, height, trajectory.num_frames)
+
+
+NODES = [RealCamSE3Interpolate, RealCamTrajectoryToCameraCtrl, RealCamTrajectoryFromCameraCtrl,
+         RealCamTrajectoryToWanCamera]
