@@ -31,6 +31,7 @@ from dataclasses import dataclass
 import torch
 
 from ..errors import RealCamInputError
+from ..hub import download
 from .convert import build_config, infer_architecture, is_hf_format, is_original_format, original_to_hf
 
 ORIGINAL_SUFFIXES = (".safetensors", ".pth", ".pt", ".bin")
@@ -455,23 +456,7 @@ def resolve_depth_model(models_dir: str | Sequence[str], name: str, allow_downlo
 
 
 def _download(known: KnownDepthModel, local_name: str, target_dir: str, where: str) -> str:
-    try:
-        import huggingface_hub
-    except ImportError:
-        raise RealCamInputError(f"depth model: huggingface_hub is not installed; download {where} by hand") from None
-    os.makedirs(target_dir, exist_ok=True)
-    try:
-        if known.filename is None:
-            folder = os.path.join(target_dir, local_name)
-            huggingface_hub.snapshot_download(
-                repo_id=known.repo_id,
-                local_dir=folder,
-                allow_patterns=["config.json", "model.safetensors", "preprocessor_config.json", "README.md"],
-            )
-            return folder
-        return huggingface_hub.hf_hub_download(repo_id=known.repo_id, filename=known.filename, local_dir=target_dir)
-    except Exception as e:  # network, auth, disk: one readable line
-        raise RealCamInputError(
-            f"depth model: downloading {local_name!r} from {where} into {target_dir} failed ({type(e).__name__}: "
-            f"{str(e)[:200]}); download it by hand"
-        ) from None
+    if known.filename is None:
+        return download(known.repo_id, None, os.path.join(target_dir, local_name), "depth model",
+                        allow_patterns=["config.json", "model.safetensors", "preprocessor_config.json", "README.md"])
+    return download(known.repo_id, known.filename, target_dir, "depth model")

@@ -119,3 +119,19 @@ def test_invalid_values_refused_or_failed_clearly(srv, graph, words):
     for w in words:
         assert w.lower() in message.lower(), f"{w!r} not in error: {message}"
     assert srv.alive()
+
+
+def test_official_checkpoint_offline_names_source_and_folder(srv):
+    """A known RealCam file that is not on disk is offered; offline, choosing it says where to get it."""
+    options = srv.object_info()["RealCamCheckpointLoader"]["input"]["required"]["camera_checkpoint"][1]["options"]
+    assert "512_realcam-i2v_50k.safetensors" in options
+    graph = {
+        "1": {"class_type": "RealCamCheckpointLoader", "inputs": {
+            "base_checkpoint": "DynamiCrafter_512/model.ckpt", "camera_checkpoint": "512_realcam-i2v_50k.safetensors",
+            "weight_dtype": "default"}},
+        "2": {"class_type": "PreviewAny", "inputs": {"source": ["1", 0]}},
+    }
+    message = srv.run_error(graph)
+    for w in ("base_checkpoint", "huggingface.co/Doubiiu/DynamiCrafter_512", "realcam"):
+        assert w in message, f"{w!r} not in error: {message}"
+    assert srv.alive()
