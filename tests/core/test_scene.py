@@ -63,3 +63,18 @@ def test_depth_preview_near_is_brighter():
     p = depth_preview(d)
     assert p.shape == (2, 2, 3) and p[1, 0].sum() == 0
     assert p[0, 0, 0] > p[1, 1, 0] > p[0, 1, 0] - 1e-6
+
+
+def test_moge_geometry_round_trip():
+    img = torch.rand(4, 6, 3)
+    d = torch.rand(4, 6) * 5 + 1
+    d[0, 0] = 0
+    s = scene_from_depth(img, d, fov_deg=70.0)
+    geo = s.to_moge_geometry()
+    assert geo["points"].shape == (4, 6, 3)
+    # points are depth-scaled rays through pixel centres: z is the depth, x follows the intrinsics
+    assert torch.allclose(geo["points"][..., 2], s.depth)
+    u = torch.arange(6) + 0.5
+    assert torch.allclose(geo["points"][1, :, 0], (u - s.K[0, 2]) / s.K[0, 0] * s.depth[1], atol=1e-6)
+    back = type(s).from_moge_geometry(geo)
+    assert torch.equal(back.depth, s.depth) and torch.equal(back.mask, s.mask) and torch.equal(back.K, s.K)
