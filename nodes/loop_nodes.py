@@ -93,9 +93,10 @@ class RealCamLoopInterpConditioning(io.ComfyNode):
             description=(
                 "Turns RealCam Image To Video's conditioning into an interpolation (start -> end image), a loop "
                 "(last frame = first), a transition (image A -> image B) or a continuation clip (conditioned on the "
-                "previous clip's last frames). The layouts are upstream's (DynamiCrafter interp_mode, CamI2V "
-                "cond_frame_index and overlap pasting); no released RealCam/CamI2V checkpoint was trained with "
-                "interp or continuation, so results are experimental. " + MODE_HELP
+                "previous clip's last frames); its report (and any warning) shows on the node. The layouts are "
+                "upstream's (DynamiCrafter interp_mode, CamI2V cond_frame_index and overlap pasting); no released "
+                "RealCam/CamI2V checkpoint was trained with interp or continuation, so results are experimental. "
+                + MODE_HELP
             ),
             inputs=[
                 io.Conditioning.Input("positive", tooltip="From RealCam Image To Video."),
@@ -167,8 +168,10 @@ class RealCamLoopInterpConditioning(io.ComfyNode):
                 chk = core_clips.check_loop(cam.c2w_rel[0])
                 report.append(chk.message)
                 if not chk.closed:
-                    log.warning("RealCam loop: %s; the last frame will not meet the first. Close the path with "
-                                "SE3 Interpolate (closed) or RealCam Close Trajectory.", chk.message)
+                    warning = (f"WARNING: {chk.message}; the last frame will not meet the first. Close the path "
+                               "with SE3 Interpolate (closed) or RealCam Close Trajectory.")
+                    report.insert(0, warning)  # first line: what the node shows
+                    log.warning("RealCam loop: %s", warning)
                 end_latent = start_latent[:1]
                 end_pixels = None if start_image is None else resize_crop(start_image[:1, ..., :3], h, w)[0]
             else:
@@ -189,7 +192,7 @@ class RealCamLoopInterpConditioning(io.ComfyNode):
         frames_out, mask_out = cls._shaping(mode, preview_frames, shaping_mask, end_pixels, preview_handoff, report)
         text = "\n".join(report)
         log.info("RealCam Loop/Interp: %s", text.replace("\n", "; "))
-        return io.NodeOutput(positive, negative, out_latent, frames_out, mask_out, text)
+        return io.NodeOutput(positive, negative, out_latent, frames_out, mask_out, text, ui={"text": (text,)})
 
     @staticmethod
     def _continue(positive, negative, latent, video, frames, cam, overlap, cond_frame_index, previous_latent,
@@ -325,9 +328,9 @@ class RealCamPasteOverlap(io.ComfyNode):
             display_name="RealCam Paste Overlap",
             category=CATEGORY,
             description="Upstream's final overlap paste for a continuation clip: its first `overlap` frames become "
-                        "exactly the previous clip's last ones. The noise mask keeps them during sampling, but "
-                        "RealCam's trailing schedule stops at alpha_bar(0) < 1, so without this they keep a trace "
-                        "(~3%) of noise. Put it between the sampler and VAE Decode.",
+                        "exactly the previous clip's last ones. RealCam Sampler already does this wherever the "
+                        "latent's noise mask is 0; use this node after other samplers (core KSampler keeps a trace "
+                        "of noise when the schedule stops above sigma 0) or to re-paste after latent edits.",
             inputs=[
                 io.Latent.Input("latent", tooltip="The sampled continuation clip."),
                 io.Latent.Input("previous_latent", tooltip="The previous clip's sampled LATENT."),

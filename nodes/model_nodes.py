@@ -22,6 +22,7 @@ from comfy_api.latest import io
 from ..realcam_core import shaping as core_shaping
 from ..realcam_core.errors import RealCamInputError, require
 from ..realcam_core.model import CameraCondition, classify_checkpoint, infer_config, merge_checkpoints, read_state_dict
+from ..realcam_core.model.sources import KNOWN_CHECKPOINTS, download_checkpoint
 from ..realcam_core.types import Trajectory
 from . import realcam_model as rm
 from .base_parts import clip_from, clip_vision_from, vae_from
@@ -37,7 +38,7 @@ CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
 
 # ------------------------------------------------------------------------------------------ files
 def list_checkpoints() -> list[str]:
-    """Checkpoint files in models/realcam, then models/checkpoints (deduplicated)."""
+    """Checkpoint files in models/realcam, then models/checkpoints, then the official files not yet downloaded."""
     out: list[str] = []
     for folder in (REALCAM_FOLDER, "checkpoints"):
         try:
@@ -45,10 +46,11 @@ def list_checkpoints() -> list[str]:
         except Exception:  # folder not registered in an unusual host set-up
             names = []
         out += [n for n in names if n.lower().endswith(CKPT_SUFFIXES) and n not in out]
-    return out
+    return out + [n for n in KNOWN_CHECKPOINTS if n not in out]
 
 
 def resolve_checkpoint(name: str, what: str) -> str:
+    """Path of `name`; an official file that is missing is downloaded into models/realcam (clear error offline)."""
     for folder in (REALCAM_FOLDER, "checkpoints"):
         try:
             path = folder_paths.get_full_path(folder, name)
@@ -56,6 +58,8 @@ def resolve_checkpoint(name: str, what: str) -> str:
             path = None
         if path and os.path.isfile(path):
             return path
+    if name in KNOWN_CHECKPOINTS:
+        return download_checkpoint(name, folder_paths.get_folder_paths(REALCAM_FOLDER)[0], what)
     raise RealCamInputError(f"{what}: {name!r} not found in models/{REALCAM_FOLDER} or models/checkpoints")
 
 
@@ -147,7 +151,9 @@ class RealCamCheckpointLoader(io.ComfyNode):
             description="Loads RealCam-I2V: the DynamiCrafter base (model.ckpt or a pruned .safetensors) plus the "
                         "RealCam/CamI2V camera file ({256,512}_realcam-i2v_50k.safetensors), or one merged file. "
                         "Detects full vs camera-only and 256 vs 512 from keys; .ckpt files are read with "
-                        "torch.load(weights_only=True) only. Outputs CLIP / CLIP vision / VAE when the base holds them.",
+                        "torch.load(weights_only=True) only. Outputs CLIP / CLIP vision / VAE when the base holds them. "
+                        "DynamiCrafter's 512_interp base (a name containing 'interp') with the 512 camera file "
+                        "loads as an EXPERIMENTAL pairing (warned here and in the log).",
             inputs=[
                 io.Combo.Input("base_checkpoint", options=files or [NONE], default=(files or [NONE])[0],
                                tooltip="DynamiCrafter base or merged RealCam-I2V file (models/realcam or "
@@ -167,7 +173,27 @@ class RealCamCheckpointLoader(io.ComfyNode):
         cam = None if camera_checkpoint == NONE else resolve_checkpoint(camera_checkpoint, "camera_checkpoint")
         dtype = {"default": None, "fp16": torch.float16, "bf16": torch.bfloat16, "fp32": torch.float32}[weight_dtype]
         patcher, sd = load_realcam(base, cam, dtype)
-        return io.NodeOutput(patcher, clip_from(sd), clip_vision_from(sd), vae_from(sd))
+        cfg = patcher.model.realcam
+        lines = [f"RealCam {cfg.variant}: {cfg.diffusion.parameterization}, {cfg.image_size[1]}x{cfg.image_size[0]}, "
+                 f"{cfg.unet.temporal_length} frames"]
+        note = interp_note(base_checkpoint, camera_checkpoint)
+        if note:
+            log.warning("RealCam: %s", note)
+            lines.append("WARNING: " + note)
+        return io.NodeOutput(patcher, clip_from(sd), clip_vision_from(sd), vae_from(sd), ui={"text": ("\n".join(lines),)})
+
+
+def interp_note(base_name: str, camera_name: str) -> str | None:
+    """The experimental-pairing note for a DynamiCrafter interp base (e.g. 512_interp) with a RealCam camera file.
+
+    Its keys and shapes equal the 512 base's (interp_mode is a training flag, not a layer), so only the file name
+    can tell; the pairing loads, but the camera modules were never trained with it.
+    """
+    names = [n for n in (base_name, camera_name) if n and n != NONE and "interp" in os.path.basename(n).lower()]
+    if not names:
+        return None
+    return (f"{names[0]} looks like a DynamiCrafter interp base (EXPERIMENTAL): the RealCam camera modules were "
+            "never trained with it; use it for RealCam Loop / Interp Conditioning's concat_and_shaping layout")
 
 
 # ------------------------------------------------------------------------------------------ conditioning
@@ -286,6 +312,20 @@ def cond_value(conditioning: list, key: str):
     return None
 
 
+def paste_kept(samples: torch.Tensor, latent: torch.Tensor, noise_mask: torch.Tensor | None) -> torch.Tensor:
+    """Where `noise_mask` is 0 the input latent comes back exactly (upstream's final overlap paste).
+
+    The mask keeps those frames during sampling, but a schedule that stops at sigma > 0 (realcam_trailing ends
+    at alpha_bar(0) < 1) leaves them with a trace of noise and the VP rescale. samples, latent (B, C, h, w);
+    noise_mask broadcastable as core's (frames-as-batch (T, 1, h, w) for continuation). Soft (0 < m < 1) mask
+    values are left to core sampling.
+    """
+    if noise_mask is None:
+        return samples
+    keep = comfy.utils.reshape_mask(noise_mask.float(), samples.shape).to(samples.device) == 0
+    return torch.where(keep, latent.to(samples), samples)
+
+
 class RealCamSampler(io.ComfyNode):
     @classmethod
     def define_schema(cls) -> io.Schema:
@@ -360,6 +400,7 @@ class RealCamSampler(io.ComfyNode):
                                              disable_pbar=not comfy.utils.PROGRESS_BAR_ENABLED, seed=seed)
         if float(sigmas[-1]) > 0:  # upstream ends at alpha_bar(0) and decodes that VP latent
             samples = rm.vp_latent(samples, float(sigmas[-1]))
+        samples = paste_kept(samples, x, latent.get("noise_mask"))
         out = dict(latent)
         out["samples"] = samples
         out.pop("noise_mask", None)

@@ -118,29 +118,32 @@ Play it as a loop without its last frame (it repeats the first).
 
 INTERP_NOTE = """### RealCam camera interpolation (experimental)
 Start image -> end image of the **same scene**, the end seen from the trajectory's last pose (bend the path onto
-another end pose with RealCam Trajectory End Pose). `end_conditioning = concat_and_shaping` puts the end latent in
+another end pose with RealCam Trajectory End Pose). The bundled end image is only a placeholder (another scene):
+load your own photo of the same scene. `end_conditioning = concat_and_shaping` puts the end latent in
 the last concat slot (DynamiCrafter's interp layout) **and** pastes it as a visible last preview frame.
 * **Models**: the concat layout only makes sense with DynamiCrafter's **512_interp** base
   (Doubiiu/DynamiCrafter_512_Interp `model.ckpt`) as `base_checkpoint` plus `512_realcam-i2v_50k.safetensors` as
-  `camera_checkpoint`; this pairing was never trained together. With the normal 512 base use `shaping_only`.
+  `camera_checkpoint`; this pairing was never trained together (the loader loads it and shows an EXPERIMENTAL
+  warning; it recognises the interp base by `interp` in its file name, so keep that in the name). With the normal 512 base use `shaping_only`.
 * **Depth**: `depth_anything_v2_metric_hypersim_vitl_fp32.safetensors` in `models/depthanything/`.
-* Images of different sizes: `size_mismatch` = error (default), crop or stretch."""
+* Images of different sizes: `size_mismatch` = crop (here), error or stretch."""
 
 TRANSITION_NOTE = """### RealCam scene transition (experimental)
 From image A to image B while the camera moves. The preview of A's point cloud shapes the first half
-(`preview_handoff` auto = 0.5), B is a fully visible last frame.
+(`preview_handoff` auto = 0.5), B is a fully visible last frame, cropped to A's size (`size_mismatch = crop`).
 """ + MODELS_NOTE
 
 CONTINUE_NOTE = """### RealCam long video (continuation)
 A 31-frame camera path is cut into two 16-frame clips that share 1 frame (RealCam Trajectory Clip). Clip 2 is
 conditioned on clip 1's last frame: its image, concat latent and camera poses refer to that frame
-(`cond_frame_index`), and the shared frame is kept through the latent's noise mask; RealCam Paste Overlap restores
-it exactly (upstream's final paste). RealCam Join Clips drops the repeated frame. Chain more clips the same way.
+(`cond_frame_index`), and the shared frame is kept through the latent's noise mask; RealCam Sampler returns it
+exactly (upstream's final paste; after other samplers use RealCam Paste Overlap). RealCam Join Clips drops the
+repeated frame. Chain more clips the same way.
 """ + MODELS_NOTE + """
 * **Experimental**: upstream's continuation hooks were never used by a released checkpoint."""
 
-BASE_512 = "dynamicrafter_512_model.ckpt"
-BASE_INTERP = "dynamicrafter_512_interp_model.ckpt"
+BASE_512 = "DynamiCrafter_512/model.ckpt"  # official file, downloaded into models/realcam when missing
+BASE_INTERP = "DynamiCrafter_512_Interp/model.ckpt"
 CAMERA_512 = "512_realcam-i2v_50k.safetensors"
 DEPTH = "depth_anything_v2_metric_hypersim_vitl_fp32.safetensors"
 PROMPT = "a calm, detailed scene, smooth camera motion"
@@ -203,14 +206,15 @@ WORKFLOWS["camera_interpolation"] = _shaped_clip(
     "interpolate", BASE_INTERP,
     [(7, "RealCamCameraPreset", (420, 960), {"preset": "pan_right", "num_frames": 16, "amplitude": 0.5})],
     [], 7,
-    [(17, "LoadImage", (800, 1200), {"image": "pexels-steve-858076.jpg", "upload": "image"})],
-    [(17, 0, 11, "end_image")], {"end_conditioning": "concat_and_shaping"}, "realcam/interpolation", INTERP_NOTE)
+    [(17, "LoadImage", (800, 1200), {"image": "pexels-eberhardgross-534164.jpg", "upload": "image"})],
+    [(17, 0, 11, "end_image")], {"end_conditioning": "concat_and_shaping", "size_mismatch": "crop"},
+    "realcam/interpolation", INTERP_NOTE)
 
 WORKFLOWS["scene_transition"] = _shaped_clip(
     "transition", BASE_512,
     [(7, "RealCamCameraPreset", (420, 960), {"preset": "zoom_in", "num_frames": 16, "amplitude": 0.5})],
     [], 7,
-    [(17, "LoadImage", (800, 1200), {"image": "room_rgb.png", "upload": "image"})],
+    [(17, "LoadImage", (800, 1200), {"image": "pexels-eberhardgross-534164.jpg", "upload": "image"})],
     [(17, 0, 11, "end_image")], {"end_conditioning": "shaping_only", "size_mismatch": "crop"}, "realcam/transition",
     TRANSITION_NOTE)
 
@@ -230,11 +234,10 @@ def _continuation() -> Spec:
         (20, "RealCamImageToVideo", (2320, 260), {"width": 512, "height": 320, "length": 16}),
         (21, "RealCamLoopInterpConditioning", (2700, 260), {"mode": "continue", "overlap": 1}),
         (22, "RealCamSampler", (3080, 260), {}),
-        (23, "RealCamPasteOverlap", (3460, 260), {"overlap": 1, "frames": 16}),
-        (24, "VAEDecode", (3840, 260), {}),
-        (25, "RealCamJoinClips", (4220, 260), {"overlap": 1}),
-        (14, "CreateVideo", (4600, 260), {"fps": 8.0}),
-        (15, "SaveVideo", (4880, 260), {"filename_prefix": "realcam/long"}),
+        (24, "VAEDecode", (3460, 260), {}),
+        (25, "RealCamJoinClips", (3840, 260), {"overlap": 1}),
+        (14, "CreateVideo", (4220, 260), {"fps": 8.0}),
+        (15, "SaveVideo", (4500, 260), {"filename_prefix": "realcam/long"}),
         note(16, (40, 1000), CONTINUE_NOTE, size=(520, 320)),
     ]
     links = [
@@ -249,8 +252,7 @@ def _continuation() -> Spec:
         (19, 0, 20, "image"), (18, 0, 20, "trajectory"),
         (20, 0, 21, "positive"), (20, 1, 21, "negative"), (20, 2, 21, "latent"), (12, 0, 21, "previous_latent"),
         (2, 0, 22, "model"), (21, 0, 22, "positive"), (21, 1, 22, "negative"), (21, 2, 22, "latent"),
-        (22, 0, 23, "latent"), (12, 0, 23, "previous_latent"),
-        (23, 0, 24, "samples"), (2, 3, 24, "vae"),
+        (22, 0, 24, "samples"), (2, 3, 24, "vae"),
         (13, 0, 25, "first"), (24, 0, 25, "second"), (25, 0, 14, "images"), (14, 0, 15, "video"),
     ]
     return {"nodes": nodes, "links": links}
@@ -267,10 +269,11 @@ RealCam-I2V generates the video along the same camera path.
 
 **Model files** (both resolutions work; width x height must match: 512 x 320 or 256 x 256):
 * DynamiCrafter base `model.ckpt` (Doubiiu/DynamiCrafter_512, or Doubiiu/DynamiCrafter for 256; it also holds
-  the VAE, the OpenCLIP-H text encoder and the ViT-H image encoder) -> `models/realcam/` or `models/checkpoints/`,
-  renamed e.g. `dynamicrafter_512_model.ckpt`, as `base_checkpoint`.
+  the VAE, the OpenCLIP-H text encoder and the ViT-H image encoder) -> `models/realcam/DynamiCrafter_512/model.ckpt`
+  (any name in `models/realcam/` or `models/checkpoints/` works), as `base_checkpoint`.
 * The RealCam camera file `512_realcam-i2v_50k.safetensors` (or `256_realcam-i2v_50k.safetensors`;
   MuteApo/CamI2V) -> `models/realcam/`, as `camera_checkpoint`.
+* When online, the official names in the loader's lists download themselves into `models/realcam/`.
 * Depth: `depth_anything_v2_metric_hypersim_vitl_fp32.safetensors` (indoor; `..._vkitti_...` outdoor)
   -> `models/depthanything/`.
 
