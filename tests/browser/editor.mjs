@@ -72,6 +72,10 @@ try {
   await shot(page, "2_dragged");
 
   result.secondRun = await queueAndWait();
+  await page.waitForTimeout(500);
+  // the Save Pose File node shows the file it wrote (RealCam.NodeInfo extension)
+  result.saveInfo = await page.evaluate(() => window.app.graph.nodes.find((x) => x.comfyClass === "RealCamSavePoseFile")
+    ?.widgets?.find((w) => w.name === "realcam_info")?.value ?? null);
   await shot(page, "3_second_run");
 
   // reload: ComfyUI restores the open workflow; the editor state and the cloud come back

@@ -51,6 +51,7 @@ def test_editor_drag_queue_reload(server):
     expected = after.trajectory()
     assert saved.num_frames == expected.num_frames
     assert torch.allclose(saved.c2w, expected.c2w, atol=1e-5)
+    assert r["saveInfo"] and r["saveInfo"].endswith(saved_pose_file(server, r["secondRun"]).name), r["saveInfo"]
     first = re10k.read_re10k(saved_pose_file(server, r["firstRun"]))
     assert not torch.allclose(first.c2w, saved.c2w, atol=1e-3), "the edit did not change the output"
 
