@@ -10,11 +10,15 @@ Per case it prints
                    faults of fresh memory, which a CPU pays on every new tensor;
   peak MiB         extra memory at the peak of one render, outputs included (CPU: peak RSS growth
                    in a fresh child process, Linux; CUDA: torch.cuda.max_memory_allocated);
-  floor ms/frame   one torch copy that reads and writes as many bytes as the renderer must touch at
-                   the least: read the points (12 B each) and the winners' colours (12 B/pixel),
-                   write frames, depth and visibility (17 B/pixel);
+  floor ms/frame   one torch copy (read + write, preallocated) of as many bytes as a z-buffer renderer
+                   touches at the least, each data structure once: read the points (12 B/point),
+                   write + read one int64 key and one int64 z-buffer index per point (32 B/point),
+                   fill + read the int64 z-buffer (16 B/cell), read the winners' colours (12 B/pixel),
+                   write frames, depth and visibility (17 B/pixel). (The same accounting as the
+                   reference prototype's "~14.7 MB per frame" at 512x320.)
   ratio            reuse / floor.
-Timings are the best of --repeats runs (the machine may be shared; best-of filters the noise).
+Timings: floor, fresh and reuse run in interleaved rounds; each is the best of --repeats rounds
+(the machine may be shared: a busy moment hits all three alike, best-of filters it out).
 
     python bench/render.py [--device cpu|cuda] [--repeats 7] [--threads N] [--splat 2]
 """
@@ -77,23 +81,19 @@ def _sync(device: str) -> None:
 
 
 def _best(fn, repeats: int, device: str) -> float:
-    fn()  # warm-up (allocator, kernels)
-    _sync(device)
+    """Best wall time of `repeats` calls (0: one untimed warm-up call, returns inf)."""
     best = float("inf")
+    if repeats == 0:
+        fn()
+        _sync(device)
+        return best
     for _ in range(repeats):
+        _sync(device)
         t0 = time.perf_counter()
         fn()
         _sync(device)
         best = min(best, time.perf_counter() - t0)
     return best
-
-
-def floor_seconds(n_bytes: int, repeats: int, device: str) -> float:
-    """Best time of one copy that reads n_bytes/2 and writes n_bytes/2 (preallocated, no page faults)."""
-    n = max(n_bytes // 8, 1)
-    src = torch.ones(n, dtype=torch.float32, device=device)
-    dst = torch.zeros(n, dtype=torch.float32, device=device)
-    return _best(lambda: dst.copy_(src), repeats, device)
 
 
 def peak_child(width: int, height: int, frames: int, splat: int, threads: int | None) -> float:
@@ -122,7 +122,8 @@ def _child(spec: str, splat: int) -> None:
 
 
 def run_case(width: int, height: int, frames: int, args: argparse.Namespace) -> str:
-    """One table row."""
+    """One table row. Floor, fresh and reuse are timed in interleaved rounds, so that a busy moment
+    on a shared machine hits all three alike; each column is the best round."""
     dev = args.device
     pts, cols, K = scene(width, height, dev)
     c2w = trajectory(frames)
@@ -132,8 +133,19 @@ def run_case(width: int, height: int, frames: int, args: argparse.Namespace) -> 
         torch.empty(frames, height, width, device=dev),
         torch.empty(frames, height, width, dtype=torch.bool, device=dev),
     )
-    fresh = _best(lambda: render_point_cloud(pts, cols, K, c2w, height, width, **kw), args.repeats, dev)
-    reuse = _best(lambda: render_point_cloud(pts, cols, K, c2w, height, width, out=out, **kw), args.repeats, dev)
+    n_points, pixels, cells = pts.shape[0], height * width, (height + args.splat + 1) * (width + args.splat + 1)
+    floor_bytes = frames * (n_points * (12 + 32) + cells * 16 + pixels * (12 + 17))
+    src = torch.ones(floor_bytes // 8, dtype=torch.float32, device=dev)
+    dst = torch.zeros_like(src)
+    runs = {
+        "floor": lambda: dst.copy_(src),
+        "fresh": lambda: render_point_cloud(pts, cols, K, c2w, height, width, **kw),
+        "reuse": lambda: render_point_cloud(pts, cols, K, c2w, height, width, out=out, **kw),
+    }
+    best = {name: _best(fn, 0, dev) for name, fn in runs.items()}  # warm-up round
+    for _ in range(args.repeats):
+        for name, fn in runs.items():
+            best[name] = min(best[name], _best(fn, 1, dev))
     if dev.startswith("cuda"):
         torch.cuda.reset_peak_memory_stats()
         base = torch.cuda.memory_allocated()
@@ -141,11 +153,10 @@ def run_case(width: int, height: int, frames: int, args: argparse.Namespace) -> 
         peak = (torch.cuda.max_memory_allocated() - base) / 2**20
     else:
         peak = peak_child(width, height, frames, args.splat, args.threads)
-    n_points, pixels = pts.shape[0], height * width
-    floor = floor_seconds(frames * (n_points * 12 + pixels * (12 + 17)), args.repeats, dev)
     vis = out.visible.float().mean().item()
-    return (f"| {width}x{height} | {frames} | {n_points:,} | {fresh / frames * 1e3:.2f} | {reuse / frames * 1e3:.2f} "
-            f"| {peak:.0f} | {floor / frames * 1e3:.2f} | {reuse / floor:.1f} | {vis:.3f} |")
+    ms = {name: t / frames * 1e3 for name, t in best.items()}
+    return (f"| {width}x{height} | {frames} | {n_points:,} | {ms['fresh']:.2f} | {ms['reuse']:.2f} "
+            f"| {peak:.0f} | {ms['floor']:.2f} | {ms['reuse'] / ms['floor']:.1f} | {vis:.3f} |")
 
 
 def main() -> None:

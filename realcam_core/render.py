@@ -27,17 +27,18 @@ How `render_point_cloud` works, and why it is fast and deterministic without boo
 5. Culling costs no masks: points at or behind the near plane get depth +inf (a key above the empty
    pixel's sentinel, so they never win) and a position of 0; every projected position is clamped
    into a one-pixel border around the padded anchor grid that the filter never reads.
-6. The winning index gathers colour and depth from tables whose extra last row is the background
-   (colour) and 0 (depth), so empty pixels need no special case either.
+6. The winning key gives the depth (its high word) and the point index, which gathers the colour
+   from a table whose extra last row is the background, so empty pixels need no special case.
 On CPU the z-buffer and filter run one frame at a time (the buffers stay in cache); on GPUs a whole
-chunk of frames goes through each op at once. The arithmetic is identical.
+chunk of frames goes through each op at once. The arithmetic is identical. Every op writes into
+buffers allocated once (see `_Workspace`).
 """
 
 from __future__ import annotations
 
-import functools
 import math
 import sys
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -63,6 +64,7 @@ __all__ = [
 MAX_SPLAT = 8
 _FLT_MAX_BITS = 0x7F7FFFFF  # float32 bit pattern of the largest finite float: the empty pixel's depth
 _LITTLE_ENDIAN = sys.byteorder == "little"
+_WORKSPACE_KEEP_BYTES = 128 << 20  # CPU scratch kept between renders (512x320: ~18 MB, 1024x576: ~65 MB)
 
 
 @dataclass
@@ -173,9 +175,12 @@ def fit_intrinsics(K: torch.Tensor, src_hw: tuple[int, int], dst_hw: tuple[int, 
 
 
 def _default_chunk(device: torch.device, n_frames: int, n_points: int) -> int:
-    # CPU: ~1M point-frames per pass (~50 MB of intermediates); GPU: ~8M (~0.8 GB).
-    budget = (1 << 20) if device.type == "cpu" else (1 << 23)
-    return max(1, min(n_frames, budget // max(n_points, 1)))
+    """Frames per projection pass. CPU: 2 (measured best at 512x320 and 1024x576: larger passes fall
+    out of cache, single frames pay more per-op overhead), 1 beyond 2M points; GPU: ~8M point-frames
+    (~0.8 GB of intermediates), so 25 frames at 576p take two passes."""
+    if device.type == "cpu":
+        return max(1, min(n_frames, 2, (1 << 22) // max(n_points, 1)))
+    return max(1, min(n_frames, (1 << 23) // max(n_points, 1)))
 
 
 def _zbuffer_batch(device: torch.device, chunk: int) -> int:
@@ -310,44 +315,61 @@ def render_point_cloud(
 
     chunk = min(chunk or _default_chunk(device, n_frames, n_points), n_frames)
     sub = _zbuffer_batch(device, chunk)
-    idx_mask = (1 << idx_bits) - 1
-    empty_key = (_FLT_MAX_BITS << 32) | n_points
-    inf = torch.tensor(float("inf"), device=device)
     rank_shift = idx_bits + (2 if fp.even else 0)
     taps = [(d, fp.rank(d) << rank_shift) for d in range(-fp.lo, fp.hi + 1)]
 
-    # Every intermediate is allocated once and reused through out= ops: fresh memory costs a page
-    # fault per 4 KiB on first touch, which on a small CPU costs as much as the arithmetic.
-    proj = torch.empty(chunk, 3, n_points, dtype=torch.float32, device=device)
-    front = torch.empty(chunk, n_points, dtype=torch.bool, device=device)
-    iuv = torch.empty(chunk, 2, n_points, dtype=torch.int32, device=device)
-    flat = torch.empty(chunk, n_points, dtype=torch.int64, device=device)
-    keys = torch.empty(chunk, n_points, dtype=torch.int64, device=device)
+    # Every intermediate is allocated once per render and reused through out= ops (see _Workspace).
+    half_bit = idx_bits if fp.even else -1
+    i32, i64, f32 = torch.int32, torch.int64, torch.float32
+    specs = {
+        "proj": ((chunk, 3, n_points), f32),
+        "iuv": ((chunk, 2, n_points), i32),
+        "flat": ((chunk, n_points), i64),
+        "keys": ((chunk, n_points), i64),
+        "zbuf": ((sub, hp, wp), i64),
+        **_SplatFilter.buffers(sub, hp, wp, height, width, len(taps), any(r for _, r in taps), half_bit >= 0),
+    }
+    if not _LITTLE_ENDIAN:
+        specs |= {"key_lo": ((chunk, n_points), i32), "z_cam": ((chunk, n_points), f32)}
+    with _Workspace(device, specs) as ws:
+        _render_frames(ws, M, pts, table, frames, depth, visible, chunk, sub, near, scale, wp, hp, height, width,
+                       pad, taps, half_bit, idx_bits, callback)
+    return RenderResult(frames=frames, depth=depth, visible=visible)
+
+
+def _render_frames(ws: dict[str, torch.Tensor], M: torch.Tensor, pts: torch.Tensor, table: torch.Tensor,
+                   frames: torch.Tensor, depth: torch.Tensor, visible: torch.Tensor, chunk: int, sub: int,
+                   near: float, scale: float, wp: int, hp: int, height: int, width: int, pad: int,
+                   taps: list[tuple[int, int]], half_bit: int, idx_bits: int,
+                   callback: Callable[[int], None] | None) -> None:
+    """The render loop of `render_point_cloud` (arguments prepared and checked there)."""
+    n_frames, n_points, device = M.shape[0], pts.shape[1], pts.device
+    even = half_bit >= 0
+    proj, iuv, flat, keys, zbuf = ws["proj"], ws["iuv"], ws["flat"], ws["keys"], ws["zbuf"]
     point_index = torch.arange(n_points, dtype=torch.int32, device=device)
     if _LITTLE_ENDIAN:  # the keys' two int32 words: depth bits are written straight into the high ones
         words = keys.view(torch.int32).view(chunk, n_points, 2)
         key_lo, z_cam = words[..., 0], words[..., 1].view(torch.float32)
     else:
-        key_lo = torch.empty(chunk, n_points, dtype=torch.int32, device=device)
-        z_cam = torch.empty(chunk, n_points, dtype=torch.float32, device=device)
-    if not fp.even:
+        key_lo, z_cam = ws["key_lo"], ws["z_cam"]
+    if not even:
         key_lo.copy_(point_index.expand(chunk, n_points))
-    zbuf = torch.empty(sub, hp, wp, dtype=torch.int64, device=device)
-    splat_filter = _SplatFilter(zbuf, pad, taps, idx_bits if fp.even else -1, height, width)
+    splat_filter = _SplatFilter(ws, pad, taps, half_bit, height, width)
     cell_offsets = (torch.arange(sub, device=device, dtype=torch.int64) * (hp * wp))[:, None]
+    idx_mask = (1 << idx_bits) - 1
+    empty_key = (_FLT_MAX_BITS << 32) | n_points
 
     for c0 in range(0, n_frames, chunk):
         n = min(chunk, n_frames - c0)
         pr = _project(M[c0 : c0 + n], pts, proj[:n])  # (n, 3, P): (u*z, v*z, z) in padded (half) pixels
-        zc = z_cam[:n]
-        torch.gt(pr[:, 2], near, out=front[:n])
-        torch.where(front[:n], pr[:, 2], inf, out=zc)  # culled: +inf depth and position 0
-        uv = torch.div(pr[:, :2], zc[:, None], out=pr[:, :2])  # culled: finite / inf = 0
+        z = F.threshold_(pr[:, 2], near, math.inf)  # z if z > near else +inf: culled points never win
+        z_cam[:n].copy_(z)
+        uv = torch.div(pr[:, :2], z[:, None], out=pr[:, :2])  # culled: finite / inf = position 0
         uv[:, 0].clamp_(0, scale * wp - 1)
         uv[:, 1].clamp_(0, scale * hp - 1)
         iu = iuv[:n]
         iu.copy_(uv)  # truncation == floor: clamped coordinates are >= 0
-        if fp.even:  # low word: index + half bits (1 where the point is in the right / lower half of its anchor)
+        if even:  # low word: index + half bits (1 where the point is in the right / lower half of its anchor)
             lo = key_lo[:n]
             hb = torch.bitwise_and(iu, 1, out=flat[:n].view(torch.int32).view(n, 2, n_points))  # flat as scratch
             torch.add(point_index, hb[:, 0], alpha=1 << idx_bits, out=lo)
@@ -355,7 +377,7 @@ def render_point_cloud(
             iu.bitwise_right_shift_(1)
         torch.add(iu[:, 0], iu[:, 1], alpha=wp, out=flat[:n])
         if not _LITTLE_ENDIAN:
-            torch.bitwise_or(zc.view(torch.int32).to(torch.int64) << 32, key_lo[:n].to(torch.int64), out=keys[:n])
+            torch.bitwise_or(z.view(torch.int32).to(torch.int64) << 32, key_lo[:n].to(torch.int64), out=keys[:n])
 
         for s0 in range(0, n, sub):
             m = min(sub, n - s0)
@@ -378,7 +400,37 @@ def render_point_cloud(
             dep.mul_(vis)
         if callback is not None:
             callback(c0 + n)
-    return RenderResult(frames=frames, depth=depth, visible=visible)
+
+
+class _Workspace:
+    """Scratch tensors for one render, as a context manager: `with _Workspace(device, specs) as ws`.
+
+    On the CPU the last set (if at most _WORKSPACE_KEEP_BYTES) is kept, one per thread, and handed
+    to the next render that asks for the same shapes: the first touch of fresh memory costs a page fault per 4 KiB, which on a small
+    CPU costs a good part of a short render (bench/render.py). While a render holds the set, a
+    nested render gets fresh tensors. Accelerators already have PyTorch's caching allocator.
+    """
+
+    _local = threading.local()
+
+    def __init__(self, device: torch.device, specs: dict[str, tuple[tuple[int, ...], torch.dtype]]):
+        self.device, self.specs = device, specs
+        self.key = tuple(sorted((k, tuple(shape), str(dt)) for k, (shape, dt) in specs.items()))
+        self.tensors: dict[str, torch.Tensor] = {}
+
+    def __enter__(self) -> dict[str, torch.Tensor]:
+        cached = getattr(self._local, "entry", None) if self.device.type == "cpu" else None
+        if cached is not None and cached[0] == self.key:
+            self._local.entry = None  # taken
+            self.tensors = cached[1]
+        else:
+            self.tensors = {k: torch.empty(shape, dtype=dt, device=self.device) for k, (shape, dt) in self.specs.items()}
+        return self.tensors
+
+    def __exit__(self, *exc: object) -> None:
+        size = sum(t.numel() * t.element_size() for t in self.tensors.values())
+        if self.device.type == "cpu" and size <= _WORKSPACE_KEEP_BYTES:
+            self._local.entry = (self.key, self.tensors)
 
 
 class _SplatFilter:
@@ -391,18 +443,25 @@ class _SplatFilter:
     list for a batch size is built once: per frame only the tensor ops run.
     """
 
-    def __init__(self, zbuf: torch.Tensor, pad: int, taps: list[tuple[int, int]], half_bit: int,
+    @staticmethod
+    def buffers(m: int, hp: int, wp: int, height: int, width: int, n_taps: int, ranked: bool,
+                flip: bool) -> dict[str, tuple[tuple[int, ...], torch.dtype]]:
+        """The int64 buffers the filter needs (m frames at a time), for _Workspace."""
+        specs = {"out": (m, height, width)}
+        if n_taps > 1:
+            specs["cols"] = (m, hp, width)
+            if flip:
+                specs |= {"flipped": (m, hp, wp), "cols_flipped": (m, hp, width)}
+            if (ranked or flip) and n_taps > 2:
+                specs["scratch"] = (m, hp, width)
+        return {f"filter_{k}": (shape, torch.int64) for k, shape in specs.items()}
+
+    def __init__(self, ws: dict[str, torch.Tensor], pad: int, taps: list[tuple[int, int]], half_bit: int,
                  height: int, width: int):
-        m, hp, wp = zbuf.shape
-        self.zbuf, self.pad, self.taps, self.half_bit, self.height, self.width = zbuf, pad, taps, half_bit, height, width
-        new = functools.partial(torch.empty, dtype=torch.int64, device=zbuf.device)
-        self.out = new(m, height, width)
-        if len(taps) > 1:
-            self.cols = new(m, hp, width)
-            self.flipped = new(m, hp, wp) if half_bit >= 0 else None
-            self.cols_flipped = new(m, hp, width) if half_bit >= 0 else None
-            ranked = any(r for _, r in taps) or half_bit >= 0
-            self.scratch = new(m, hp, width) if ranked and len(taps) > 2 else None
+        self.zbuf, self.pad, self.taps, self.half_bit = ws["zbuf"], pad, taps, half_bit
+        self.height, self.width = height, width
+        self.out, self.cols, self.flipped = ws["filter_out"], ws.get("filter_cols"), ws.get("filter_flipped")
+        self.cols_flipped, self.scratch = ws.get("filter_cols_flipped"), ws.get("filter_scratch")
         self.plans: dict[int, list[tuple[Callable, torch.Tensor, torch.Tensor | int, torch.Tensor]]] = {}
 
     def __call__(self, m: int) -> torch.Tensor:

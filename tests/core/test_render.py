@@ -304,6 +304,26 @@ def test_batched_and_portable_paths_equal_the_per_frame_path(monkeypatch, splat)
         assert torch.equal(other.depth, per_frame.depth)
 
 
+def test_kept_workspace_is_not_shared_by_nested_or_different_renders():
+    pts, cols = _random_cloud(8, 1500)
+    c2w = torch.stack([_yaw(3.0 * a) @ _translation(0.05 * a, 0.0, 0.0) for a in range(4)])
+    other = torch.stack([_yaw(-4.0 * a) @ _translation(0.0, 0.04 * a, 0.02 * a) for a in range(4)])
+    first = render_point_cloud(pts, cols, K, c2w, H, W, chunk=2, splat=3)
+    other_alone = render_point_cloud(pts, cols, K, other, H, W, chunk=2, splat=4)
+    inner: list[RenderResult] = []
+
+    def nested(done: int) -> None:  # renders between the outer render's chunks
+        inner.append(render_point_cloud(pts, cols, K, other, H, W, chunk=2, splat=4))
+        inner.append(render_point_cloud(pts, cols, K, other, H, W, chunk=2, splat=4))
+
+    again = render_point_cloud(pts, cols, K, c2w, H, W, chunk=2, splat=3, callback=nested)
+    assert len(inner) == 4
+    for a, b in [(first, again)] + [(other_alone, r) for r in inner]:
+        assert torch.equal(a.frames, b.frames) and torch.equal(a.depth, b.depth)
+        assert torch.equal(a.visible, b.visible)
+    assert torch.equal(render_point_cloud(pts, cols, K, c2w, H, W, chunk=2, splat=3).frames, first.frames)
+
+
 def test_callback_can_interrupt():
     pts, cols = _random_cloud(4, 100)
 
@@ -465,6 +485,18 @@ def test_bad_input_names_the_argument(kwargs, words):
         render_point_cloud(*pos, **args)
     for word in words:
         assert word in str(e.value)
+
+
+def test_empty_cloud_renders_background():
+    res = render_point_cloud(torch.zeros(0, 3), torch.zeros(0, 3), K, torch.eye(4), H, W, splat=2, background=0.5)
+    assert not res.visible.any() and (res.frames == 0.5).all() and (res.depth == 0).all()
+
+
+def test_bad_out_buffers():
+    pts, cols = _random_cloud(9, 50)
+    out = RenderResult(torch.empty(1, H, W, 3), torch.empty(1, H, W), torch.empty(1, H + 1, W, dtype=torch.bool))
+    with pytest.raises(RealCamInputError, match="out.visible"):
+        render_point_cloud(pts, cols, K, torch.eye(4), H, W, out=out)
 
 
 def test_bad_mask_input():
