@@ -137,6 +137,17 @@ class ComfyServer:
         return execution_error(entry)
 
 
+    def saved_video(self, outputs: dict, node_id: str) -> tuple[int, int, int]:
+        """(frames, width, height) of the video a SaveVideo node wrote (decoded with PyAV)."""
+        import av
+
+        entry = outputs[node_id]
+        f = (entry.get("images") or entry.get("videos") or entry.get("gifs"))[0]
+        with av.open(str(self.base / "output" / f["subfolder"] / f["filename"])) as container:
+            stream = container.streams.video[0]
+            return sum(1 for _ in container.decode(stream)), stream.codec_context.width, stream.codec_context.height
+
+
 class PromptRefused(RuntimeError):
     """POST /prompt refused the graph (validation)."""
 

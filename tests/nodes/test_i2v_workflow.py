@@ -69,15 +69,6 @@ def tiny_prompt(server, camera: str = CAMERA) -> dict:
     })
 
 
-def saved_video(server, outputs: dict, node_id: str) -> tuple[int, int, int]:
-    """(frames, width, height) of the video a SaveVideo node wrote."""
-    entry = outputs[node_id]
-    f = (entry.get("images") or entry.get("videos") or entry.get("gifs"))[0]
-    with av.open(str(server.base / "output" / f["subfolder"] / f["filename"])) as container:
-        stream = container.streams.video[0]
-        return sum(1 for _ in container.decode(stream)), stream.codec_context.width, stream.codec_context.height
-
-
 def saved_file(server, outputs: dict, node_id: str, kind: str) -> Path:
     f = outputs[node_id][kind][0]
     return server.base / "output" / f["subfolder"] / f["filename"]
@@ -102,7 +93,7 @@ def test_workflow_as_shipped_lays_out_the_pipeline():
 def test_i2v_workflow_makes_a_video(prepared):
     prompt = tiny_prompt(prepared)
     outputs = prepared.run_ok(prompt)
-    assert saved_video(prepared, outputs, find_node(prompt, "SaveVideo")) == (FRAMES, W, H)
+    assert prepared.saved_video(outputs, find_node(prompt, "SaveVideo")) == (FRAMES, W, H)
 
 
 def test_noise_shaping_changes_the_video_only_inside_the_shaping_mask(prepared):

@@ -31,31 +31,9 @@ FRAMES, SIZE = 4, 64
 LATENT_TOL = 1e-5  # float32 round-off of process_latent_in/out (x 0.18215 and back)
 
 
-class FakeVAE:
-    """Core VAE interface, per frame and deterministic: encode = 8x8 average (+ a 4th channel), decode = repeat."""
-
-    def encode(self, images: torch.Tensor) -> torch.Tensor:
-        x = images[..., :3].movedim(-1, 1).float()
-        pooled = torch.nn.functional.avg_pool2d(x, 8)
-        return torch.cat([pooled, pooled.mean(1, keepdim=True)], dim=1) * 4 - 2
-
-    def decode(self, latent: torch.Tensor) -> torch.Tensor:
-        x = torch.nn.functional.interpolate((latent[:, :3] + 2) / 4, scale_factor=8, mode="nearest")
-        return x.movedim(1, -1)
-
-
-class FakeClipVision:
-    """Core CLIP_VISION interface: encode_image -> {"last_hidden_state": (B, 257, 32)}."""
-
-    def encode_image(self, image: torch.Tensor, crop: bool = True) -> dict:
-        x = image.movedim(-1, 1).float()
-        patches = torch.nn.functional.avg_pool2d(x, 14).flatten(2).transpose(1, 2)
-        tokens = torch.cat([patches.mean(1, keepdim=True), patches], dim=1)
-        return {"last_hidden_state": tokens @ torch.linspace(-1, 1, 3 * 32).reshape(3, 32)}
-
-
 def host(out_path: str) -> None:
-    from test_model_fixture_replay import boot_comfy, import_pack_module
+    from inprocess_comfy import boot_comfy, import_pack_module
+    from stand_ins import FakeClipVision, FakeVAE
 
     torch.set_num_threads(1)
     tmp = Path(tempfile.mkdtemp())
@@ -313,7 +291,7 @@ def tiny_workflow_prompt(server, name: str) -> tuple[dict, int]:
     for nid, node in prompt.items():
         kind, inputs = node["class_type"], node["inputs"]
         if kind == "RealCamCheckpointLoader":
-            interp = "interp" in inputs["base_checkpoint"]
+            interp = "interp" in inputs["base_checkpoint"].lower()
             changes[nid] = {"base_checkpoint": WF_BASE_INTERP if interp else WF_BASE, "camera_checkpoint": WF_CAMERA}
         elif kind == "RealCamLoadDepthModel":
             changes[nid] = {"model": WF_DEPTH}
@@ -346,7 +324,6 @@ def ui_text(outputs: dict, node_id: str) -> str:
 @pytest.mark.parametrize("name", LOOP_WORKFLOWS)
 def test_example_workflow_makes_a_video_on_the_live_server(loop_server, name):
     """The shipped template, with tiny models, runs through POST /prompt to a saved video of the right size."""
-    from test_i2v_workflow import saved_video
     from workflow_api import find_node
 
     prompt, wf = shipped_prompt(loop_server, name)
@@ -361,7 +338,7 @@ def test_example_workflow_makes_a_video_on_the_live_server(loop_server, name):
 
     prompt, frames = tiny_workflow_prompt(loop_server, name)
     outputs = loop_server.run_ok(prompt)
-    assert saved_video(loop_server, outputs, find_node(prompt, "SaveVideo")) == (frames, WF_W, WF_H)
+    assert loop_server.saved_video(outputs, find_node(prompt, "SaveVideo")) == (frames, WF_W, WF_H)
     report = ui_text(outputs, find_node(prompt, "RealCamLoopInterpConditioning"))
     assert f"mode {MODES[name]}: {FRAMES} frames at {WF_W}x{WF_H}" in report
     # a cached node reports no UI in /history: the loader's text is there when it ran (the interp name runs once)

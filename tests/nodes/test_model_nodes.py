@@ -29,29 +29,9 @@ sys.path.insert(0, str(HERE.parent))
 FRAMES, SIZE = 4, 64
 
 
-class FakeVAE:
-    """Core VAE interface: IMAGE (B, H, W, 3) -> raw latent (B, 4, H/8, W/8), deterministic."""
-
-    def encode(self, images: torch.Tensor) -> torch.Tensor:
-        x = images.movedim(-1, 1).float()
-        pooled = torch.nn.functional.avg_pool2d(x, 8)
-        return torch.cat([pooled, pooled.mean(1, keepdim=True)], dim=1) * 4 - 2
-
-
-class FakeClipVision:
-    """Core CLIP_VISION interface: encode_image -> {"last_hidden_state": (B, 257, 32)}."""
-
-    def encode_image(self, image: torch.Tensor, crop: bool = True) -> dict:
-        assert image.shape[1:3] == (224, 224) and not crop  # squashed by the node, as upstream
-        x = image.movedim(-1, 1).float()
-        patches = torch.nn.functional.avg_pool2d(x, 14).flatten(2).transpose(1, 2)  # (B, 256, 3)
-        tokens = torch.cat([patches.mean(1, keepdim=True), patches], dim=1)
-        proj = torch.linspace(-1, 1, 3 * 32).reshape(3, 32)
-        return {"last_hidden_state": tokens @ proj}
-
-
 def host(out_path: str) -> None:
     from inprocess_comfy import boot_comfy, import_pack_module
+    from stand_ins import FakeClipVision, FakeVAE
 
     torch.set_num_threads(1)
     tmp = Path(tempfile.mkdtemp())

@@ -6,7 +6,6 @@ import json
 import sys
 from pathlib import Path
 
-import av
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -40,18 +39,6 @@ def load_prompt(server, name: str) -> dict:
     return ui_to_api(wf, server.object_info())
 
 
-def saved_video(server, outputs: dict, node_id: str) -> tuple[int, int, int]:
-    """(frames, width, height) of the video a SaveVideo node wrote."""
-    entry = outputs[node_id]
-    files = entry.get("images") or entry.get("videos") or entry.get("gifs")
-    f = files[0]
-    path = server.base / "output" / f["subfolder"] / f["filename"]
-    with av.open(str(path)) as container:
-        stream = container.streams.video[0]
-        frames = sum(1 for _ in container.decode(stream))
-        return frames, stream.codec_context.width, stream.codec_context.height
-
-
 @pytest.mark.parametrize("model", [TINY_ORIGINAL, TINY_PTH, TINY_HF])
 def test_camera_preview_runs_with_each_depth_format(prepared, model):
     prompt = load_prompt(prepared, "camera_preview")
@@ -61,7 +48,7 @@ def test_camera_preview_runs_with_each_depth_format(prepared, model):
     prompt = with_inputs(prompt, {loader: {"model": model}, preset: {"num_frames": 9},
                                   render: {"width": 256, "height": 160}})
     outputs = prepared.run_ok(prompt)
-    frames, w, h = saved_video(prepared, outputs, find_node(prompt, "SaveVideo"))
+    frames, w, h = prepared.saved_video(outputs, find_node(prompt, "SaveVideo"))
     assert (frames, w, h) == (9, 256, 160)
 
 
@@ -70,5 +57,5 @@ def test_offline_preview_runs_as_shipped(prepared):
     outputs = prepared.run_ok(prompt)
     preset = prompt[find_node(prompt, "RealCamCameraPreset")]["inputs"]
     render = prompt[find_node(prompt, "RealCamPointCloudRender")]["inputs"]
-    frames, w, h = saved_video(prepared, outputs, find_node(prompt, "SaveVideo"))
+    frames, w, h = prepared.saved_video(outputs, find_node(prompt, "SaveVideo"))
     assert (frames, w, h) == (preset["num_frames"], render["width"], render["height"])
