@@ -60,3 +60,13 @@ def test_editor_drag_queue_reload(server):
     assert r["serializedState"] == r["stateAfterDrag"]
     assert r["cloudAfterReload"] == r["cloudPoints"]
     assert r["consoleErrors"] == [], r["consoleErrors"]
+
+
+def test_editor_under_nodes_2_renderer(server):
+    run_node("editor_vue.mjs", server, timeout=200)
+    r = json.loads((ARTIFACTS / "editor_vue.json").read_text())
+    assert r["vueEnabled"] is True and r["mounted"] >= 1
+    before, after = parse_editor_state(r["before"]["state"]), parse_editor_state(r["afterX"]["state"])
+    assert after.keyframes[0].position[0] == pytest.approx(0.75) != before.keyframes[0].position[0]
+    assert r["afterScrub"]["frame"] != r["afterX"]["frame"], "clicking the timeline moved the playhead"
+    assert r["consoleErrors"] == [], r["consoleErrors"]
