@@ -20,10 +20,10 @@ from realcam_core import shaping as S
 from realcam_core.errors import RealCamInputError
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "shaping_upstream.safetensors"
-SHARED = Path("/work/shared/fixtures/tiny_realcam/io.safetensors")
+UPSTREAM_IO = Path(__file__).resolve().parents[1] / "fixtures" / "tiny_realcam" / "io.safetensors"
 
 
-def make_fixture(src: Path = SHARED, dst: Path = FIXTURE) -> None:
+def make_fixture(src: Path = UPSTREAM_IO, dst: Path = FIXTURE) -> None:
     from safetensors.torch import load_file, save_file
 
     d = load_file(str(src))
