@@ -355,13 +355,63 @@ def layout(spec: Spec, info: dict) -> dict:
             raise TypeError(f"link {src}->{dst}.{name}: {otype} does not fit {accepted}")
         t["inputs"].append({"name": name, "type": otype, "link": lid})
         links_out.append([lid, src, slot, dst, len(t["inputs"]) - 1, otype])
-    # execution order: topological by links (the frontend recomputes it; keep it plausible)
-    for i, n in enumerate(nodes_out):
-        n["order"] = i
+    auto_layout(nodes_out, links_out, info)
     return {
         "last_node_id": max(by_id), "last_link_id": len(links_out), "nodes": nodes_out, "links": links_out,
         "groups": [], "config": {}, "extra": {"ds": {"scale": 0.8, "offset": [0, 0]}}, "version": 0.4,
     }
+
+
+# rough node heights in the classic canvas, so columns never overlap
+_ROW, _TITLE, _GAP_X, _GAP_Y = 24, 34, 70, 40
+_TALL = {"LoadImage": 330, "PreviewImage": 280, "MaskPreview": 280, "SaveVideo": 330, "PreviewAny": 160}
+
+
+def node_size(node: dict, info: dict) -> list[int]:
+    if node["type"] in VIRTUAL_NODES or node["type"] == "RealCamTrajectoryEditor":
+        return list(node["size"])
+    d = info[node["type"]]
+    widgets = widget_inputs(d)
+    sockets = max(len(node["outputs"]), sum(1 for i in node["inputs"]))
+    height = _TITLE + _ROW * (sockets + len(widgets) + sum(bool(o.get("control_after_generate")) for _, o in widgets))
+    height += sum(110 for _, o in widgets if o.get("multiline"))
+    if d.get("output_node") or node["type"] in _TALL:
+        height += _TALL.get(node["type"], 200)
+    return [max(node["size"][0], 320), max(height, 80)]
+
+
+def auto_layout(nodes: list[dict], links: list[list], info: dict) -> None:
+    """Columns by longest path from the sources, stacked top-down in the author's order; notes go last in column 0.
+
+    Also sets each node's execution `order` (topological), which the frontend would otherwise recompute.
+    """
+    preds: dict[int, list[int]] = {n["id"]: [] for n in nodes}
+    for _lid, src, _slot, dst, _i, _t in links:
+        preds[dst].append(src)
+    depth: dict[int, int] = {}
+
+    def col(nid: int) -> int:
+        if nid not in depth:
+            depth[nid] = 1 + max((col(p) for p in preds[nid]), default=-1)
+        return depth[nid]
+
+    for n in nodes:
+        n["size"] = node_size(n, info)
+        n["_col"] = 0 if n["type"] in VIRTUAL_NODES else col(n["id"])
+    columns: dict[int, list[dict]] = {}
+    for n in sorted(nodes, key=lambda n: (n["type"] in VIRTUAL_NODES, n["pos"][1], n["pos"][0])):
+        columns.setdefault(n["_col"], []).append(n)
+    x = 40
+    for c in sorted(columns):
+        y = 40
+        for n in columns[c]:
+            n["pos"] = [x, y]
+            y += n["size"][1] + _GAP_Y
+        x += max(n["size"][0] for n in columns[c]) + _GAP_X
+    for i, n in enumerate(sorted(nodes, key=lambda n: (n["_col"], n["pos"][1]))):
+        n["order"] = i
+    for n in nodes:
+        del n["_col"]
 
 
 def main() -> None:

@@ -19,7 +19,8 @@ try {
       const prompt = await window.app.graphToPrompt();
       return { missing, nodeCount: window.app.graph._nodes.length, promptNodes: Object.keys(prompt.output).length, output: prompt.output };
     }, wf);
-    await page.waitForTimeout(300);
+    await page.evaluate(async () => { try { await window.app.extensionManager.command.execute("Comfy.Canvas.FitView"); } catch (e) { /* older frontends */ } });
+    await page.waitForTimeout(400);
     await page.screenshot({ path: path.join(args.out, `template_${name}.png`) });
     results.templates[name] = r;
   }
