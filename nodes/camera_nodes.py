@@ -25,7 +25,9 @@ class RealCamCameraPreset(io.ComfyNode):
             description="The 16 camera motions of the official RealCam-I2V demo, generated at any length and "
                         "amplitude (metres for moves, degrees for turns), relative to the first frame.",
             inputs=[
-                io.Combo.Input("preset", options=list(core_presets.PRESET_NAMES), default="zoom_in"),
+                io.Combo.Input("preset", options=list(core_presets.PRESET_NAMES), default="zoom_in",
+                               tooltip="Camera motion of the official demo (pan = move sideways, look = turn, orbit = "
+                                       "circle around the scene centre, rotate = roll)."),
                 io.Int.Input("num_frames", default=16, min=1, max=1024, tooltip="Frames in the path."),
                 io.Float.Input("amplitude", default=0.0, min=0.0, max=1000.0, step=0.01,
                                tooltip="Total motion: metres (zoom, pan, orbit arc) or degrees (look, rotate, orbit); "
@@ -88,7 +90,8 @@ class RealCamSavePoseFile(io.ComfyNode):
                         "(readable by this pack, CameraCtrl, CamI2V and AnimateDiff-Evolved).",
             inputs=[
                 TrajectoryType.Input("trajectory"),
-                io.String.Input("filename_prefix", default="realcam/trajectory"),
+                io.String.Input("filename_prefix", default="realcam/trajectory",
+                                tooltip="Path under ComfyUI's output folder; a counter and .txt are appended."),
             ],
             outputs=[io.String.Output(display_name="re10k_text")],
             is_output_node=True,

@@ -307,7 +307,7 @@ class RealCamTrajectoryClip(io.ComfyNode):
                         "RealCam Loop / Interp Conditioning (continue) and join them with RealCam Join Clips.",
             inputs=[
                 TrajectoryType.Input("trajectory"),
-                io.Int.Input("clip_index", default=0, min=0, max=1023),
+                io.Int.Input("clip_index", default=0, min=0, max=1023, tooltip="Which clip (0 = the first)."),
                 io.Int.Input("clip_len", default=16, min=2, max=1024, tooltip="Frames per clip (16 for RealCam)."),
                 io.Int.Input("overlap", default=1, min=0, max=1023, tooltip="Frames shared with the previous clip."),
             ],
@@ -334,7 +334,8 @@ class RealCamPasteOverlap(io.ComfyNode):
             inputs=[
                 io.Latent.Input("latent", tooltip="The sampled continuation clip."),
                 io.Latent.Input("previous_latent", tooltip="The previous clip's sampled LATENT."),
-                io.Int.Input("overlap", default=1, min=1, max=64),
+                io.Int.Input("overlap", default=1, min=1, max=64,
+                             tooltip="Leading frames of this clip that repeat the previous clip's last frames."),
                 io.Int.Input("frames", default=16, min=2, max=1024, tooltip="Frames per clip (both clips)."),
             ],
             outputs=[io.Latent.Output(display_name="latent")],
@@ -363,9 +364,9 @@ class RealCamJoinClips(io.ComfyNode):
             description="Joins two clips that share `overlap` frames: all of the first, then the second without its "
                         "first `overlap` frames. Chain the node for more clips.",
             inputs=[
-                io.Image.Input("first"),
-                io.Image.Input("second"),
-                io.Int.Input("overlap", default=1, min=0, max=1023),
+                io.Image.Input("first", tooltip="Frames of the earlier clip."),
+                io.Image.Input("second", tooltip="Frames of the later clip; its first `overlap` frames are dropped."),
+                io.Int.Input("overlap", default=1, min=0, max=1023, tooltip="Frames the two clips share."),
             ],
             outputs=[io.Image.Output(display_name="images")],
         )

@@ -24,8 +24,11 @@ class RealCamSE3Interpolate(io.ComfyNode):
             inputs=[
                 TrajectoryType.Input("trajectory", tooltip="Its keyframes are used (every frame for presets/files)."),
                 io.Int.Input("num_frames", default=16, min=1, max=1024, tooltip="Frames of the output path."),
-                io.Combo.Input("method", options=list(core_interp.METHODS), default="linear_se3"),
-                io.Combo.Input("easing", options=list(core_interp.EASINGS), default="linear"),
+                io.Combo.Input("method", options=list(core_interp.METHODS), default="linear_se3",
+                               tooltip="linear_se3: constant-velocity screw per segment (paper); geodesic: slerp + "
+                                       "straight centre line; smooth: C1 spline; upstream_matrix_lerp: official code."),
+                io.Combo.Input("easing", options=list(core_interp.EASINGS), default="linear",
+                               tooltip="Time warp over the whole path (e.g. ease_in_out starts and stops gently)."),
                 io.Boolean.Input("closed", default=False,
                                  tooltip="Loop: the last frame returns to the first keyframe (C1 seam with smooth)."),
             ],
@@ -139,8 +142,8 @@ class RealCamTrajectoryToWanCamera(io.ComfyNode):
             description="WAN_CAMERA_EMBEDDING for core's WanCameraImageToVideo (Wan 2.1 Fun Camera) from any RealCam "
                         "trajectory: editor paths, presets, pose files. Needs 4k+1 frames (e.g. 81).",
             inputs=[TrajectoryType.Input("trajectory"),
-                    io.Int.Input("width", default=832, min=16, max=8192, step=16),
-                    io.Int.Input("height", default=480, min=16, max=8192, step=16)],
+                    io.Int.Input("width", default=832, min=16, max=8192, step=16, tooltip="Video width of the Wan model."),
+                    io.Int.Input("height", default=480, min=16, max=8192, step=16, tooltip="Video height of the Wan model.")],
             outputs=[io.WanCameraEmbedding.Output(display_name="camera_embedding"),
                      io.Int.Output(display_name="width"), io.Int.Output(display_name="height"),
                      io.Int.Output(display_name="length")],
