@@ -60,13 +60,19 @@ def test_long_render_can_be_interrupted(server):
             "mask_kernel": 5, "fit": "crop"}},
         "6": {"class_type": "PreviewImage", "inputs": {"images": ["5", 0]}},
     }
-    timer = threading.Timer(4.0, lambda: requests.post(server.url + "/interrupt", timeout=10))
+    def interrupt_once_running() -> None:
+        # as a user pressing Cancel: once the prompt is executing, plus a moment so the render has begun
+        deadline = time.time() + 60
+        while time.time() < deadline and not requests.get(server.url + "/queue", timeout=10).json()["queue_running"]:
+            time.sleep(0.1)
+        time.sleep(1.5)
+        requests.post(server.url + "/interrupt", timeout=10)
+
+    canceller = threading.Thread(target=interrupt_once_running, daemon=True)
     start = time.time()
-    timer.start()
-    try:
-        entry = server.run(prompt, timeout=170)
-    finally:
-        timer.cancel()
+    canceller.start()
+    entry = server.run(prompt, timeout=170)
+    canceller.join(timeout=5)
     kinds = [m[0] for m in entry["status"]["messages"]]
     assert entry["status"]["status_str"] == "error" and "execution_interrupted" in kinds, kinds
     assert time.time() - start < 60
