@@ -75,6 +75,8 @@ def test_long_render_can_be_interrupted(server):
     canceller.join(timeout=5)
     kinds = [m[0] for m in entry["status"]["messages"]]
     assert entry["status"]["status_str"] == "error" and "execution_interrupted" in kinds, kinds
+    stopped = dict(entry["status"]["messages"])["execution_interrupted"]
+    assert stopped["node_id"] == "5", f"interrupted in node {stopped['node_id']}, not inside the render"
     assert time.time() - start < 60
     assert server.alive()
 
