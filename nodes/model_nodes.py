@@ -64,14 +64,8 @@ def resolve_checkpoint(name: str, what: str) -> str:
 
 
 def read_checkpoint(path: str, what: str) -> dict[str, torch.Tensor]:
-    """Tensors of a checkpoint; unreadable / truncated / code-executing pickles raise naming `what`."""
-    try:
-        return read_state_dict(path)
-    except RealCamInputError as exc:
-        raise RealCamInputError(f"{what}: {exc}") from exc
-    except Exception as exc:  # safetensors header / truncation errors
-        raise RealCamInputError(f"{what}: could not read {os.path.basename(path)} as a checkpoint ({exc}); the file "
-                                "may be truncated or not a checkpoint") from exc
+    """Tensors of a checkpoint; unreadable / truncated / code-executing files raise naming `what`."""
+    return read_state_dict(path, what)
 
 
 _RES_HINT = re.compile(r"(?<!\d)(256|512)(?!\d)")

@@ -7,6 +7,17 @@ from comfy_api.latest import io, ui
 from ..realcam_core import render as core_render
 from .common import CATEGORY, SceneType, TrajectoryType, progress, torch_device
 
+MAX_PREVIEW_FRAMES = 16
+
+
+def preview_frames(frames):
+    """At most MAX_PREVIEW_FRAMES evenly spaced frames: the node preview must not write a PNG per frame of a long path."""
+    n = frames.shape[0]
+    if n <= MAX_PREVIEW_FRAMES:
+        return frames
+    idx = [round(i * (n - 1) / (MAX_PREVIEW_FRAMES - 1)) for i in range(MAX_PREVIEW_FRAMES)]
+    return frames[idx]
+
 
 class RealCamPointCloudRender(io.ComfyNode):
     @classmethod
@@ -49,7 +60,7 @@ class RealCamPointCloudRender(io.ComfyNode):
         frames = result.frames.cpu().float()
         return io.NodeOutput(
             frames, result.visible.float().cpu(), shaping.float().cpu(),
-            ui=ui.PreviewImage(frames, cls=cls),
+            ui=ui.PreviewImage(preview_frames(frames), cls=cls),
         )
 
 

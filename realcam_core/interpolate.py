@@ -314,25 +314,19 @@ def interpolate_trajectory(
 ) -> Trajectory:
     """`interpolate_c2w` wrapped in a Trajectory that keeps its keyframes (times stored in frames).
 
-    K_norm: (3, 3) normalised intrinsics for every frame, default upstream's 0.5 placeholders.
+    K_norm: (3, 3) for every frame or (N, 3, 3) normalised intrinsics, default upstream's 0.5 placeholders.
     """
-    from .camera.intrinsics import UPSTREAM_K_NORM
+    from .camera.intrinsics import per_frame_K_norm
 
     c2w = interpolate_c2w(key_times, key_c2w, num_frames, method, easing, time_unit, closed, ease_per_segment)
     n = c2w.shape[0]
     times = _check_times(key_times, key_c2w.shape[0] if key_c2w.ndim == 3 else 1)
     if time_unit == "normalized":
         times = times * max(n - 1, 0)
-    if K_norm is None:
-        K = torch.tensor(UPSTREAM_K_NORM, dtype=torch.float32)
-    else:
-        require(isinstance(K_norm, torch.Tensor) and tuple(K_norm.shape) == (3, 3), "K_norm", "a (3, 3) tensor",
-                getattr(K_norm, "shape", None))
-        K = K_norm.detach().to(torch.float32)
     keys = key_c2w.detach().to(torch.float32).reshape(-1, 4, 4).clone()
     return Trajectory(
         c2w=c2w,
-        K_norm=K.expand(n, 3, 3).clone(),
+        K_norm=per_frame_K_norm(K_norm, n),
         key_times=[float(x) for x in times.tolist()],
         key_c2w=keys,
     ).validate()

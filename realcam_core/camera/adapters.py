@@ -15,7 +15,7 @@ import torch
 
 from ..errors import RealCamInputError, input_error, require
 from ..types import Trajectory
-from .intrinsics import UPSTREAM_K_NORM
+from .intrinsics import per_frame_K_norm
 from .re10k import NUM_COLUMNS, format_re10k, parse_re10k, trajectory_from_rows, trajectory_to_rows
 from .se3 import DEFAULT_ROTATION_ATOL, check_poses, relative_to_first
 
@@ -112,15 +112,7 @@ def trajectory_from_c2w(
     c = c2w.detach().to(torch.float32)
     if relative:
         c = relative_to_first(c)
-    if K_norm is None:
-        K = torch.tensor(UPSTREAM_K_NORM, dtype=torch.float32).expand(n, 3, 3).clone()
-    else:
-        require(isinstance(K_norm, torch.Tensor), "K_norm", "a tensor (3, 3) or (N, 3, 3)", type(K_norm).__name__)
-        if K_norm.shape == (3, 3):
-            K_norm = K_norm.expand(n, 3, 3)
-        require(tuple(K_norm.shape) == (n, 3, 3), "K_norm", f"(3, 3) or ({n}, 3, 3)", tuple(K_norm.shape))
-        require(bool(torch.isfinite(K_norm).all()), "K_norm", "finite values", "NaN or inf")
-        K = K_norm.detach().to(torch.float32).clone()
+    K = per_frame_K_norm(K_norm, n)
     if key_times is None:
         times = [float(i) for i in range(n)]
         keys = c.clone()

@@ -31,6 +31,18 @@ __all__ = [
 UPSTREAM_K_NORM = ((0.5, 0.0, 0.5), (0.0, 0.5, 0.5), (0.0, 0.0, 1.0))
 
 
+def per_frame_K_norm(K_norm: torch.Tensor | None, n: int) -> torch.Tensor:
+    """(n, 3, 3) float32 normalised intrinsics from None (upstream's 0.5 placeholders), (3, 3) or (n, 3, 3)."""
+    if K_norm is None:
+        return torch.tensor(UPSTREAM_K_NORM, dtype=torch.float32).expand(n, 3, 3).clone()
+    require(isinstance(K_norm, torch.Tensor), "K_norm", "a tensor (3, 3) or (N, 3, 3)", type(K_norm).__name__)
+    if tuple(K_norm.shape) == (3, 3):
+        K_norm = K_norm.expand(n, 3, 3)
+    require(tuple(K_norm.shape) == (n, 3, 3), "K_norm", f"(3, 3) or ({n}, 3, 3)", tuple(K_norm.shape))
+    require(bool(torch.isfinite(K_norm).all()), "K_norm", "finite values", "NaN or inf")
+    return K_norm.detach().to(torch.float32).clone()
+
+
 def _check_size(height: int, width: int) -> None:
     for name, v in (("height", height), ("width", width)):
         require(isinstance(v, int) and not isinstance(v, bool) and v > 0, f"intrinsics {name}", "a positive int", v)

@@ -30,7 +30,7 @@ import torch
 
 from ..errors import RealCamInputError, require
 from ..types import Trajectory
-from .intrinsics import UPSTREAM_K_NORM
+from .intrinsics import UPSTREAM_K_NORM, per_frame_K_norm
 from .se3 import from_euler, look_at, snap_roundoff
 
 __all__ = [
@@ -167,20 +167,14 @@ def make_preset(
     amplitude: metres (zoom/pan) or degrees (look/orbit/rotate); None = the upstream total motion;
     negative values reverse the motion. orbit_radius: metres to the pivot ahead of the camera
     (None = upstream: 3, or 2 for orbit_up). pan_target_distance: pan_up/pan_down keep looking at a
-    point this far ahead (None = upstream 10 m, 0 = pure translation). K_norm: (3, 3) normalised
+    point this far ahead (None = upstream 10 m, 0 = pure translation). K_norm: (3, 3) or (N, 3, 3) normalised
     intrinsics for every frame, default upstream's 0.5 placeholders. Every frame is a keyframe.
     """
     c2w = preset_c2w(name, num_frames, amplitude, orbit_radius, pan_target_distance).to(torch.float32)
     n = c2w.shape[0]
-    if K_norm is None:
-        K = torch.tensor(UPSTREAM_K_NORM, dtype=torch.float32)
-    else:
-        require(isinstance(K_norm, torch.Tensor) and tuple(K_norm.shape) == (3, 3), "K_norm", "a (3, 3) tensor",
-                getattr(K_norm, "shape", None))
-        K = K_norm.detach().to(torch.float32)
     return Trajectory(
         c2w=c2w,
-        K_norm=K.expand(n, 3, 3).clone(),
+        K_norm=per_frame_K_norm(K_norm, n),
         key_times=[float(i) for i in range(n)],
         key_c2w=c2w.clone(),
     ).validate()

@@ -24,12 +24,12 @@ from __future__ import annotations
 import json
 import os
 import re
-import struct
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import torch
 
+from ..checkpoint import read_weights
 from ..errors import RealCamInputError
 from ..hub import download
 from .convert import build_config, infer_architecture, is_hf_format, is_original_format, original_to_hf
@@ -152,88 +152,9 @@ def _decide_metric(
 # ----------------------------------------------------------------------------------------- files
 
 
-def _check_safetensors(path: str) -> None:
-    """Fail with a plain message on a truncated or non-safetensors file (before safetensors does)."""
-    size = os.path.getsize(path)
-    hint = "delete it and download it again"
-    with open(path, "rb") as f:
-        head = f.read(8)
-        if len(head) < 8:
-            raise RealCamInputError(f"depth model file {path}: expected a safetensors file, got {size} bytes; {hint}")
-        n = struct.unpack("<Q", head)[0]
-        if n > size - 8:
-            raise RealCamInputError(
-                f"depth model file {path}: truncated or not a safetensors file (header needs {n} bytes, "
-                f"file has {size}); {hint}"
-            )
-        try:
-            header = json.loads(f.read(n))
-        except (UnicodeDecodeError, json.JSONDecodeError):
-            raise RealCamInputError(f"depth model file {path}: corrupt safetensors header; {hint}") from None
-    if not isinstance(header, dict):
-        raise RealCamInputError(f"depth model file {path}: corrupt safetensors header; {hint}")
-    ends = [v.get("data_offsets", [0, 0])[1] for k, v in header.items() if k != "__metadata__" and isinstance(v, dict)]
-    need = 8 + n + (max(ends) if ends else 0)
-    if need > size:
-        raise RealCamInputError(
-            f"depth model file {path}: truncated ({size} of {need} bytes; an interrupted download?); {hint}"
-        )
-
-
-def _load_safetensors(path: str) -> dict[str, torch.Tensor]:
-    from safetensors.torch import load_file
-
-    _check_safetensors(path)
-    try:
-        return load_file(path, device="cpu")
-    except Exception as e:  # safetensors raises its own error types; keep the message, drop the trace
-        raise RealCamInputError(f"depth model file {path}: unreadable safetensors file ({e})") from None
-
-
-def _unwrap(obj: object, path: str) -> dict[str, torch.Tensor]:
-    """A flat name->tensor dict from a loaded torch file (accepts a `state_dict`/`model` wrapper)."""
-    if isinstance(obj, Mapping):
-        for wrapper in ("state_dict", "model", "module"):
-            inner = obj.get(wrapper)
-            if isinstance(inner, Mapping) and inner and all(isinstance(v, torch.Tensor) for v in inner.values()):
-                obj = inner
-                break
-    if not isinstance(obj, Mapping) or not obj or not all(isinstance(v, torch.Tensor) for v in obj.values()):
-        raise RealCamInputError(
-            f"depth model file {path}: expected a dict of tensors (a state dict), got {type(obj).__name__}"
-        )
-    out = {str(k): v for k, v in obj.items()}
-    if all(k.startswith("module.") for k in out):
-        out = {k[len("module.") :]: v for k, v in out.items()}
-    return out
-
-
-def _load_torch_file(path: str) -> dict[str, torch.Tensor]:
-    import pickle
-
-    try:
-        obj = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as e:
-        first = str(e).strip().splitlines()[0] if str(e).strip() else ""
-        raise RealCamInputError(
-            f"depth model file {path}: refused: it can only be read by unpickling code (torch.load weights_only=True "
-            f"failed: {first[:200]}). Use a .safetensors file, or a .pth that holds plain tensors"
-        ) from None
-    except Exception as e:
-        raise RealCamInputError(
-            f"depth model file {path}: not a readable torch checkpoint (truncated or corrupt? {str(e)[:200]}); "
-            f"delete it and download it again"
-        ) from None
-    return _unwrap(obj, path)
-
-
 def read_state_dict(path: str) -> dict[str, torch.Tensor]:
     """All tensors of one checkpoint file, on the CPU, in their stored dtype."""
-    if path.lower().endswith(".safetensors"):
-        return _load_safetensors(path)
-    if path.lower().endswith((".pth", ".pt", ".bin", ".ckpt")):
-        return _load_torch_file(path)
-    raise RealCamInputError(f"depth model file {path}: expected .safetensors, .pth, .pt or .bin")
+    return read_weights(path, "depth model file")
 
 
 def _read_hf_folder_weights(folder: str) -> dict[str, torch.Tensor]:

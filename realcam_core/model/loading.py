@@ -24,6 +24,7 @@ from typing import Any
 
 import torch
 
+from ..checkpoint import read_weights
 from ..errors import input_error, require
 from .config import (
     VARIANTS,
@@ -49,26 +50,9 @@ BASE_PROBE = UNET_PREFIX + "input_blocks.0.0.weight"
 CAMERA_MARKERS = (POSE_PREFIX, ".pluker_projection.", ".epipolar.epipolar_attn.")
 
 
-def read_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
+def read_state_dict(path: str | os.PathLike, what: str = "checkpoint") -> dict[str, torch.Tensor]:
     """Tensors of a `.safetensors` or `.ckpt/.pt/.pth` file (weights_only); a Lightning `state_dict` is unwrapped."""
-    path = os.fspath(path)
-    require(os.path.isfile(path), "checkpoint", "an existing file", path)
-    ext = os.path.splitext(path)[1].lower()
-    if ext == ".safetensors":
-        from safetensors.torch import load_file
-
-        sd: Any = load_file(path, device="cpu")
-    elif ext in (".ckpt", ".pt", ".pth", ".bin"):
-        try:
-            sd = torch.load(path, map_location="cpu", weights_only=True)
-        except Exception as exc:  # pickles that need arbitrary code are refused on purpose
-            raise input_error("checkpoint", "a file torch.load(weights_only=True) can read", f"{path}: {exc}") from exc
-    else:
-        raise input_error("checkpoint", "a .safetensors, .ckpt, .pt or .pth file", path)
-    if isinstance(sd, Mapping) and "state_dict" in sd and isinstance(sd["state_dict"], Mapping):
-        sd = sd["state_dict"]
-    require(isinstance(sd, Mapping), "checkpoint", "a mapping of tensor names to tensors", type(sd).__name__)
-    return {k: v for k, v in sd.items() if isinstance(v, torch.Tensor)}
+    return read_weights(path, what)
 
 
 def canonical_keys(sd: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:

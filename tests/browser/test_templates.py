@@ -18,7 +18,8 @@ from driver import ARTIFACTS, run_node  # noqa: E402
 def test_templates_open_without_missing_nodes(server):
     run_node("templates.mjs", server)
     result = json.loads((ARTIFACTS / "templates.json").read_text())
-    assert any("realcam" in e.lower() for e in result["extensions"]) or result["extensions"], result["extensions"]
+    for ext in ("comfyui-realcam.TrajectoryEditor", "RealCam.PoseFileUpload", "RealCam.NodeInfo"):
+        assert ext in result["extensions"], f"{ext} did not load: {result['extensions']}"
     shipped = sorted(p.stem for p in (REPO / "workflows").glob("*.json"))
     assert sorted(result["templates"]) == shipped
     info = server.object_info()

@@ -26,13 +26,7 @@ from realcam_core.model.camera import (
 FIX = Path(__file__).resolve().parents[1] / "fixtures" / "tiny_realcam"
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _one_thread():
-    """Tiny tensors gain nothing from threads; on oversubscribed CI cores OpenMP spinning costs 10x."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _rot_y(a: float) -> torch.Tensor:

@@ -15,13 +15,7 @@ from realcam_core.model import CameraCondition, build_models, infer_config, load
 FIX = Path(__file__).resolve().parents[1] / "fixtures" / "tiny_realcam"
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _one_thread():
-    """Tiny tensors gain nothing from threads; on oversubscribed CI cores OpenMP spinning costs 10x."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")

@@ -101,3 +101,21 @@ def test_se3_interpolate_and_cameractrl_round_trip(server):
     # every second frame of the 31-frame path is a keyframe of the 16-frame preset
     assert torch.allclose(traj.c2w[::2], src.c2w, atol=1e-5)
     assert outputs["5"]["images"], "the path plot was previewed"
+
+
+def test_render_preview_is_capped_for_long_paths(server):
+    """A long path renders every frame but previews at most 16 (no PNG per frame on the node)."""
+    prompt = {
+        "1": {"class_type": "EmptyImage", "inputs": {"width": 64, "height": 40, "batch_size": 1, "color": 0x808080}},
+        "2": {"class_type": "SolidMask", "inputs": {"value": 0.25, "width": 64, "height": 40}},
+        "3": {"class_type": "RealCamSceneFromDepth", "inputs": {
+            "image": ["1", 0], "depth": ["2", 0], "depth_encoding": "normalised", "max_depth": 20.0, "min_depth": 0.5,
+            "fov_deg": 0.0}},
+        "4": {"class_type": "RealCamCameraPreset", "inputs": {"preset": "zoom_in", "num_frames": 40, "amplitude": 0.0}},
+        "5": {"class_type": "RealCamPointCloudRender", "inputs": {
+            "scene": ["3", 0], "trajectory": ["4", 0], "width": 64, "height": 40, "point_size": 2,
+            "mask_kernel": 5, "fit": "crop"}},
+        "6": {"class_type": "PreviewImage", "inputs": {"images": ["5", 0]}},
+    }
+    outputs = server.run_ok(prompt)
+    assert len(outputs["6"]["images"]) == 40 and len(outputs["5"]["images"]) == 16
