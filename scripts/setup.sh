@@ -60,10 +60,13 @@ fi
 mkdir -p "$comfy/custom_nodes"
 
 # 3. Python requirements (ComfyUI's minus torch, ours, test tools)
-stamp="$home/.reqs-$(cat "$comfy/requirements.txt" "$here/requirements.txt" "$here/requirements-dev.txt" | sha1sum | cut -c1-12)"
+# torchaudio stays in: newer ComfyUI (0.33) imports it at start-up (comfy/sd.py -> LTX audio VAE); under the
+# constraints pip picks a torchaudio that accepts torch 2.14.1 (2.11.x: "torch>=2.11") without moving torch.
+reqs_recipe=2   # bump when the way requirements are chosen changes, so existing venvs are brought up to date
+stamp="$home/.reqs-$( (echo "$reqs_recipe"; cat "$comfy/requirements.txt" "$here/requirements.txt" "$here/requirements-dev.txt") | sha1sum | cut -c1-12)"
 if [ ! -f "$stamp" ]; then
   log "installing Python requirements"
-  grep -v -E '^\s*(torch|torchvision|torchaudio)\s*$' "$comfy/requirements.txt" | grep -v '^\s*#' > "$home/comfy-reqs.txt"
+  grep -v -E '^\s*(torch|torchvision)\s*$' "$comfy/requirements.txt" | grep -v '^\s*#' > "$home/comfy-reqs.txt"
   pip_i -r "$home/comfy-reqs.txt" -r "$here/requirements.txt" -r "$here/requirements-dev.txt" requests
   touch "$stamp"
 fi

@@ -39,12 +39,29 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def server_port() -> int:
+    """REALCAM_TEST_PORT when set (e.g. to reach the test server from a browser or a firewall rule),
+    else a free port chosen by the OS."""
+    raw = os.environ.get("REALCAM_TEST_PORT", "").strip()
+    if not raw:
+        return free_port()
+    if not raw.isdigit() or not 1 <= int(raw) <= 65535:
+        raise ValueError(f"REALCAM_TEST_PORT={raw!r}: expected a TCP port number 1-65535")
+    port = int(raw)
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError as e:
+            raise RuntimeError(f"REALCAM_TEST_PORT={port}: the port is in use on 127.0.0.1 ({e})") from None
+    return port
+
+
 class ComfyServer:
     """A running ComfyUI process plus a small client for its HTTP API."""
 
     def __init__(self, base: Path, extra_args: list[str] | None = None):
         self.base = base
-        self.port = free_port()
+        self.port = server_port()
         self.url = f"http://127.0.0.1:{self.port}"
         for sub in ("custom_nodes", "input", "output", "temp", "user", "models"):
             (base / sub).mkdir(parents=True, exist_ok=True)

@@ -9,19 +9,44 @@ from __future__ import annotations
 import copy
 
 VIRTUAL_NODES = {"Note", "MarkdownNote", "Reroute", "PrimitiveNode"}
-WIDGET_TYPES = {"INT", "FLOAT", "STRING", "BOOLEAN", "COMBO"}
+# A dynamic combo (newer ComfyUI, e.g. 0.33 SaveVideo.codec) is a combo whose chosen option brings its own
+# inputs; the frontend lays their widgets out right after the combo, named "<combo>.<input>", and sends them
+# under those names in the API prompt (nested combos nest the prefix: "codec.encoding.crf").
+DYNAMIC_COMBO = "COMFY_DYNAMICCOMBO_V3"
+WIDGET_TYPES = {"INT", "FLOAT", "STRING", "BOOLEAN", "COMBO", DYNAMIC_COMBO}
 
 
-def widget_inputs(node_def: dict) -> list[tuple[str, dict]]:
-    """(name, options) of the inputs that are widgets, in the order the frontend lays them out."""
+def _widget_specs(inputs: dict) -> list[tuple[str, str | list, dict]]:
+    """(name, type, options) of the widget inputs in an input dict, required before optional."""
     out = []
     for section in ("required", "optional"):
-        for name, spec in node_def["input"].get(section, {}).items():
+        for name, spec in inputs.get(section, {}).items():
             kind = spec[0]
             opts = spec[1] if len(spec) > 1 and isinstance(spec[1], dict) else {}
             if isinstance(kind, list) or kind in WIDGET_TYPES:
-                out.append((name, opts))
+                out.append((name, kind, opts))
     return out
+
+
+def widget_inputs(node_def: dict) -> list[tuple[str, dict]]:
+    """(name, options) of the node's own widget inputs, in the order the frontend lays them out
+    (a dynamic combo's option inputs are not listed: they depend on the chosen value)."""
+    return [(name, opts) for name, _kind, opts in _widget_specs(node_def["input"])]
+
+
+def _take_widget_values(inputs: dict, values: list, specs: list, prefix: str = "") -> None:
+    """Assign `values` (consumed from the front) to the widgets in `specs`, as the frontend does."""
+    for name, kind, opts in specs:
+        if not values:
+            return
+        key = prefix + name
+        inputs[key] = value = values.pop(0)
+        if opts.get("control_after_generate") and values:
+            values.pop(0)  # the "fixed/randomize" companion widget
+        if kind == DYNAMIC_COMBO:
+            chosen = next((o for o in opts.get("options", []) if o.get("key") == value), None)
+            if chosen is not None:
+                _take_widget_values(inputs, values, _widget_specs(chosen.get("inputs", {})), key + ".")
 
 
 def ui_to_api(workflow: dict, object_info: dict) -> dict:
@@ -35,13 +60,7 @@ def ui_to_api(workflow: dict, object_info: dict) -> dict:
             raise KeyError(f"node {node['id']}: type {ntype!r} is not registered on the server")
         node_def = object_info[ntype]
         inputs: dict = {}
-        values = list(node.get("widgets_values") or [])
-        for name, opts in widget_inputs(node_def):
-            if not values:
-                break
-            inputs[name] = values.pop(0)
-            if opts.get("control_after_generate") and values:
-                values.pop(0)  # the "fixed/randomize" companion widget
+        _take_widget_values(inputs, list(node.get("widgets_values") or []), _widget_specs(node_def["input"]))
         for inp in node.get("inputs", []):
             if inp.get("link") is not None:
                 link = links[inp["link"]]

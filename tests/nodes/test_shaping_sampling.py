@@ -183,7 +183,9 @@ def host(out_path: str) -> None:
         return x
 
     def ref_euler_ancestral(model, x, sigmas, extra_args=None, callback=None, disable=None):
-        gen = torch.Generator(device=x.device).manual_seed(SEED)  # the sampler's fixed noise, one stream
+        # the sampler's fixed noise, one stream, from ComfyUI's own noise sampler (its seeding rule
+        # changed across versions: seed on 0.3.75, seed + 1 on CPU from 0.6 on)
+        noise_sampler = kds.default_noise_sampler(x, seed=extra_args["seed"])
         s_in = x.new_ones([x.shape[0]])
         for i in range(len(sigmas) - 1):
             if i in shaped:
@@ -196,7 +198,7 @@ def host(out_path: str) -> None:
             s_up = min(s_next, (s_next**2 * (s**2 - s_next**2) / s**2) ** 0.5)
             s_down = (s_next**2 - s_up**2) ** 0.5
             x = x + (x - denoised) / s * (s_down - s)
-            x = x + torch.randn(x.size(), dtype=x.dtype, device=x.device, generator=gen) * s_up
+            x = x + noise_sampler(s, s_next) * s_up
         return x
 
     def ref_ddim(model, x, sigmas, extra_args=None, callback=None, disable=None):
