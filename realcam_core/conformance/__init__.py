@@ -15,6 +15,12 @@ Bounds are the fixture README's suggested criteria for a float32 re-implementati
 Plücker 1e-5 abs; features, Resampler, context and UNet outputs 1e-4 abs; DDIM latents 5e-5 of
 max|reference|; mask entries may differ only within 1e-3 px of the threshold). A fixture can
 override any of them with `"conformance_bounds": {"<check name>": bound}` in config.json.
+
+Epipolar mask entries whose pixel distance sits within that margin of the threshold ("knife edges")
+are decided by float rounding, so upstream and we may put them on different sides. They are counted
+in their own "info" line; the UNet and DDIM checks run on the fixture's own masks (the ones the
+reference outputs were computed with), so they test the model, not the rounding. When knife-edge
+entries differ, the single call on our own masks is reported too, as information.
 """
 
 from __future__ import annotations
@@ -31,7 +37,7 @@ import numpy as np
 import torch
 
 from ..errors import input_error, require
-from ..model.camera import CameraCondition, PackedMask, epipolar_masks, plucker_embedding, relative_pairs
+from ..model.camera import CameraCondition, PackedMask, epipolar_masks, pack_bits, plucker_embedding, relative_pairs
 from ..model.config import DiffusionConfig, RealCamConfig
 from ..model.ddim import NoiseShaping, ddim_sample
 from ..model.loading import build_models, infer_config, load_weights
@@ -49,7 +55,10 @@ DEFAULT_BOUNDS = {
 
 @dataclass
 class Check:
-    """One comparison: `value` against `bound` (kind "abs", "rel" to max|ref|, or "count")."""
+    """One comparison: `value` against `bound` (kind "abs", "rel" to max|ref|, or "count").
+
+    A bound of infinity marks a line that informs and never fails (status "info").
+    """
 
     name: str
     value: float
@@ -89,7 +98,7 @@ class Report:
                 ref = f"{c.ref_max:>9.3g}" if np.isfinite(c.ref_max) else f"{'':>9}"
                 relv = c.value if c.kind == "rel" else (c.value / c.ref_max if c.ref_max else float("nan"))
                 rel = f"{relv:>9.2e}" if np.isfinite(relv) else f"{'':>9}"
-            status = "ok" if c.passed else "FAIL"
+            status = "FAIL" if not c.passed else "info" if math.isinf(c.bound) else "ok"
             note = f"  {c.note}" if c.note else ""
             lines.append(f"{c.name:<{w}}  {c.kind:<5}  {val}  {ref}  {rel}  {c.bound:>9.1e}  {status}{note}")
         n_bad = len(self.failures())
@@ -152,6 +161,21 @@ def _mask_margin(c2w: torch.Tensor, K: torch.Tensor, t_pairs: torch.Tensor, idx:
     line = line / line[:, :2].norm(dim=1, keepdim=True)
     dist = (line * pix(q)).sum(1).abs()
     return (dist - d * math.sqrt(2) / 2).abs()
+
+
+def _use_fixture_masks(unet: torch.nn.Module, cam: CameraCondition, masks: dict[int, torch.Tensor]) -> None:
+    """Make `unet` attend with the fixture's masks (d -> bool (B, L, L)) for every batch element of `cam`.
+
+    The UNet caches each camera's products by value; replacing the masks in that entry means every
+    later call with an equal camera (single calls, DDIM runs on one batch element) uses them.
+    """
+    if not masks or not getattr(unet.cfg, "has_camera", False):
+        return
+    for b in range(cam.c2w_rel.shape[0]):
+        prep = unet.prepare_camera(cam, b, torch.device("cpu"), torch.float32)
+        for d, dense in masks.items():
+            if d in prep.masks:
+                prep.masks[d] = PackedMask(pack_bits(dense[b:b + 1]), dense.shape[-1], prep.masks[d].grid)
 
 
 def _keys(io: dict[str, torch.Tensor], pattern: str) -> list[tuple[int, str]]:
@@ -302,6 +326,8 @@ def run_conformance(fixture_dir: str | os.PathLike, log: Callable[[str], None] |
                     note=f"{int((~keep).sum())} zero pairs perturbed upstream")
     cam = CameraCondition(c2w, K, hw, seed=0, t_pairs=t_used)
     stored = _keys(io, r"out\.epipolar_mask_d(\d+)_packed")
+    fixture_masks: dict[int, torch.Tensor] = {}
+    knife_edges = 0
     if stored:
         ours = epipolar_masks(cam, [dd for dd, _ in stored])
         for dd, key in stored:
@@ -311,6 +337,7 @@ def run_conformance(fixture_dir: str | os.PathLike, log: Callable[[str], None] |
             m: PackedMask = ours[dd]
             mine = m.dense()
             ref = _unpack(io[key], m.length)
+            fixture_masks[dd] = ref
             bad = (mine != ref).nonzero()
             far = 0
             if len(bad) and t_used is not None:
@@ -318,8 +345,12 @@ def run_conformance(fixture_dir: str | os.PathLike, log: Callable[[str], None] |
                 far = int((margin >= B["mask_margin_px"]).sum())
             elif len(bad):
                 far = len(bad)
+            knife_edges += len(bad) - far
             rec.count(f"epipolar mask d={dd}: mismatches beyond {B['mask_margin_px']:g} px", far, 0,
                       f"{len(bad)} of {mine.numel()} differ")
+            rec.count(f"epipolar mask d={dd}: knife-edge entries within {B['mask_margin_px']:g} px",
+                      len(bad) - far, math.inf, "float rounding decides their side; the UNet is checked on "
+                      "the fixture's masks")
             if dd not in cfg.unet.epipolar_mask_factors:
                 rec.count(f"epipolar mask d={dd}: used by the model", 1, 0, "factor not in attention_resolution")
 
@@ -349,8 +380,13 @@ def run_conformance(fixture_dir: str | os.PathLike, log: Callable[[str], None] |
         concat = io["in.cond_latent"].expand(-1, -1, frames, -1, -1)
         x = torch.cat([io["in.x_t"], concat], dim=1)
         ts, fs = io["in.timesteps"], io.get("in.fs")
+        if "out.unet_out" in io and knife_edges:
+            rec.compare("unet_out (with camera, our masks)", unet(x, ts, ctx[""], fs, cam), io["out.unet_out"],
+                        math.inf, note=f"differs from upstream only through {knife_edges} knife-edge mask entries")
+        _use_fixture_masks(unet, cam, fixture_masks)
         if "out.unet_out" in io:
-            rec.compare("unet_out (with camera)", unet(x, ts, ctx[""], fs, cam), io["out.unet_out"], B["feature"])
+            rec.compare("unet_out (with camera)", unet(x, ts, ctx[""], fs, cam), io["out.unet_out"], B["feature"],
+                        note="on the fixture's masks" if fixture_masks else "")
         if "out.unet_out_nocam" in io:
             rec.compare("unet_out_nocam", unet(x, ts, ctx[""], fs, None), io["out.unet_out_nocam"], B["feature"])
         say("single calls done")
@@ -381,6 +417,8 @@ def _ddim_checks(rec: _Recorder, unet: torch.nn.Module, sched: Schedule, io: dic
     cond = (ctx[""][be:be + 1], cam1 if use_cam else None)
     uncond = (ctx["_uncond"][be:be + 1], cam1 if use_cam else None) if "_uncond" in ctx else None
     camera_cfg = float(samp.get("camera_cfg", 1.0))
+    require(camera_cfg == 1.0, "config.json sampling.camera_cfg",
+            "1.0 (camera CFG is not implemented; upstream's default and the paper's setting)", camera_cfg)
     runs = [("ddim", "rng.ddim_step_noise", None)]
     ns = samp.get("noise_shaping_run") or {}
     if "out.ddim_ns_final" in io and "in.ns_scene_frames" in io:
@@ -398,10 +436,7 @@ def _ddim_checks(rec: _Recorder, unet: torch.nn.Module, sched: Schedule, io: dic
         out = ddim_sample(model, io["in.ddim_x_T"], sched, steps, cond, uncond,
                           cfg_scale=float(samp.get("unconditional_guidance_scale", 1.0)),
                           guidance_rescale=float(samp.get("guidance_rescale", 0.0)), eta=float(samp.get("eta", 1.0)),
-                          noise_shaping=shaping, noise_fn=noise_fn, camera_cfg=camera_cfg,
-                          cond_without_camera=(cond[0], None), camera_cfg_schedule=samp.get("camera_cfg_scheduler",
-                                                                                            "constant"),
-                          record=True)
+                          noise_shaping=shaping, noise_fn=noise_fn, record=True)
         rec.compare(f"{tag}_final", out.final, io[f"out.{tag}_final"], B["ddim_rel"], rel=True)
         if f"out.{tag}_unet_input_per_step" in io:
             rec.compare(f"{tag}_unet_input_per_step", torch.stack(out.unet_inputs),

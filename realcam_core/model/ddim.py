@@ -3,11 +3,14 @@
 A straightforward transcription of upstream's step (reference §3-4) for checking numbers; the
 ComfyUI path maps the same maths onto core samplers. Per step, from the largest timestep down:
   1. noise shaping (t >= threshold): x <- m * q_sample(scene, t, fresh noise) + (1 - m) * x
-  2. o = o_u + s (o_c - o_u) [+ camera CFG], guidance rescale phi on std(o_c) / std(o)
+  2. o = o_u + s (o_c - o_u), guidance rescale phi on std(o_c) / std(o)
   3. eps / x0 from o (eps or v), x0 *= dynamic-rescale ratio (512 model)
   4. x <- sqrt(a_prev) x0 + sqrt(max(0, 1 - a_prev - sigma^2)) eps + sigma n
 Noise is drawn through `noise_fn(kind, shape)` (kind "step" or "shaping"), so a run can replay
 recorded draws; by default it comes from `generator`.
+
+Upstream's optional camera CFG (a third pass without camera, off at its default 1.0, which the paper
+samples with) is not implemented: neither this reference nor the ComfyUI sampler offers it.
 """
 
 from __future__ import annotations
@@ -19,7 +22,6 @@ from typing import Any
 
 import torch
 
-from ..errors import require
 from .schedule import Schedule
 
 ModelFn = Callable[[torch.Tensor, torch.Tensor, Any], torch.Tensor]
@@ -64,16 +66,9 @@ def ddim_sample(
     noise_shaping: NoiseShaping | None = None,
     noise_fn: NoiseFn | None = None,
     generator: torch.Generator | None = None,
-    camera_cfg: float = 1.0,
-    cond_without_camera: Any = None,
-    camera_cfg_schedule: str = "constant",
     record: bool = False,
 ) -> DDIMResult:
     """Run S DDIM steps from x_T (B, C, T, h, w); `model(x, t (B,), cond)` returns eps or v."""
-    require(camera_cfg == 1.0 or cond_without_camera is not None, "camera_cfg",
-            "a cond_without_camera when camera_cfg != 1")
-    require(camera_cfg_schedule in ("constant", "cosine"), "camera_cfg_schedule", "'constant' or 'cosine'",
-            camera_cfg_schedule)
 
     def draw(kind: str, shape: torch.Size) -> torch.Tensor:
         if noise_fn is not None:
@@ -98,10 +93,6 @@ def ddim_sample(
         if uncond is not None and cfg_scale != 1.0:
             o_u = model(x, ts, uncond).float()
             o = o_u + cfg_scale * (o_c - o_u)
-            if camera_cfg != 1.0:
-                o_nc = model(x, ts, cond_without_camera).float()
-                w = 1.0 if camera_cfg_schedule == "constant" else math.cos((1.0 - t / 999) * math.pi / 2)
-                o = o + (camera_cfg - 1.0) * w * (o_c - o_nc)
             if guidance_rescale > 0.0:
                 o = rescale_guidance(o, o_c, guidance_rescale)
         if record:
