@@ -17,6 +17,7 @@ from torch import nn
 
 from .camera import PackedMask
 from .config import TEXT_TOKENS
+from .transformer_options import BlockHooks
 
 # Query rows per masked-attention call: rows * keys <= this many mask entries (32M = 32 MB as bool).
 EPIPOLAR_QUERY_CHUNK_ELEMS = 1 << 25
@@ -98,20 +99,28 @@ class CrossAttention(nn.Module):
                 self.alpha = nn.Parameter(torch.zeros((), **factory))
         self.learnable_scale = learnable_scale and self.image_cross_attention
 
-    def forward(self, x: torch.Tensor, context: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, context: torch.Tensor | None = None, value: torch.Tensor | None = None,
+                attend: Any = None) -> torch.Tensor:
+        """`value` (from an attention patch) replaces the value tokens; `attend(q, k, v)` replaces the
+        (text) attention between the projections (ComfyUI's patches_replace, see transformer_options.py)."""
+        def att(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+            return sdpa(q, k, v, self.heads) if attend is None else attend(q, k, v)
+
         q = self.to_q(x)
         if not self.is_cross or context is None:
-            out = sdpa(q, self.to_k(x), self.to_v(x), self.heads)
+            ctx = x if context is None else context  # self-attention; a patch may hand it other tokens
+            out = att(q, self.to_k(ctx), self.to_v(ctx if value is None else value))
         elif self.image_cross_attention:
             text, img = context[:, :TEXT_TOKENS], context[:, TEXT_TOKENS:]
-            out = sdpa(q, self.to_k(text), self.to_v(text), self.heads)
-            out_ip = sdpa(q, self.to_k_ip(img), self.to_v_ip(img), self.heads)
+            v = context if value is None else value
+            out = att(q, self.to_k(text), self.to_v(v[:, :TEXT_TOKENS]))
+            out_ip = sdpa(q, self.to_k_ip(img), self.to_v_ip(v[:, TEXT_TOKENS:]), self.heads)
             if self.learnable_scale:
                 out_ip = out_ip * (torch.tanh(self.alpha.to(device=x.device, dtype=x.dtype)) + 1)
             out = out + out_ip
         else:
             text = context[:, :TEXT_TOKENS]
-            out = sdpa(q, self.to_k(text), self.to_v(text), self.heads)
+            out = att(q, self.to_k(text), self.to_v((context if value is None else value)[:, :TEXT_TOKENS]))
         return self.to_out[0](out)
 
 
@@ -199,12 +208,17 @@ class BasicTransformerBlock(nn.Module):
             self.pluker_projection = operations.Linear(dim, dim, **factory)
         if epipolar:
             self.epipolar = EpipolarBlock(dim, heads, num_register_tokens, operations, **factory)
+        self.n_heads, self.d_head = heads, dim_head
 
     def forward(self, x: torch.Tensor, context: torch.Tensor | None = None, camera: BlockCamera | None = None,
-                grid: tuple[int, int, int] | None = None) -> torch.Tensor:
-        """x (N, L, C); for the camera branch x is ((B h w), T, C) and grid = (B, h, w)."""
+                grid: tuple[int, int, int] | None = None, transformer_options: dict | None = None) -> torch.Tensor:
+        """x (N, L, C); for the camera branch x is ((B h w), T, C) and grid = (B, h, w).
+
+        `transformer_options`: ComfyUI's attention patches (transformer_options.py); None = none.
+        """
+        hooks = BlockHooks.of(transformer_options, self.n_heads, self.d_head)
         n = self.norm1(x)
-        h = self.attn1(n) + x
+        h = (self.attn1(n) if hooks is None else hooks.attention("attn1", self.attn1, n, None)) + x
         if camera is not None and (hasattr(self, "pluker_projection") or hasattr(self, "epipolar")):
             b, hh, ww = grid
             t, c = x.shape[1], x.shape[2]
@@ -216,7 +230,11 @@ class BasicTransformerBlock(nn.Module):
                 tok = y.reshape(b, hh, ww, t, c).permute(0, 3, 1, 2, 4).reshape(b, t * hh * ww, c)
                 e = self.epipolar.epipolar_attn(tok, camera.mask)
                 h = h + e.reshape(b, t, hh, ww, c).permute(0, 2, 3, 1, 4).reshape(b * hh * ww, t, c)
-        x = self.attn2(self.norm2(h), context) + h
+        if hooks is None:
+            x = self.attn2(self.norm2(h), context) + h
+        else:
+            h = hooks.middle(h)
+            x = hooks.attention("attn2", self.attn2, self.norm2(h), context if self.attn2.is_cross else None) + h
         return self.ff(self.norm3(x)) + x
 
 
@@ -254,17 +272,21 @@ class SpatialTransformer(nn.Module):
             for _ in range(depth)
         ])
 
-    def forward(self, x: torch.Tensor, context: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, context: torch.Tensor, transformer_options: dict | None = None) -> torch.Tensor:
         """x (N, C, h, w), context (N, L, D) -> (N, C, h, w)."""
         n, c, h, w = x.shape
+        if transformer_options is not None:
+            transformer_options["activations_shape"] = list(x.shape)
         y = group_norm32(self.norm, x)
         if not self.use_linear:
             y = self.proj_in(y)
         y = y.flatten(2).transpose(1, 2)
         if self.use_linear:
             y = self.proj_in(y)
-        for blk in self.transformer_blocks:
-            y = blk(y, context)
+        for i, blk in enumerate(self.transformer_blocks):
+            if transformer_options is not None:
+                transformer_options["block_index"] = i
+            y = blk(y, context, transformer_options=transformer_options)
         if self.use_linear:
             y = self.proj_out(y)
         y = y.transpose(1, 2).reshape(n, -1, h, w)
@@ -305,9 +327,12 @@ class TemporalTransformer(nn.Module):
         blk = self.transformer_blocks[0]
         return hasattr(blk, "pluker_projection") or hasattr(blk, "epipolar")
 
-    def forward(self, x: torch.Tensor, camera: BlockCamera | None = None) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, camera: BlockCamera | None = None,
+                transformer_options: dict | None = None) -> torch.Tensor:
         """x (B, C, T, h, w) -> (B, C, T, h, w)."""
         b, c, t, h, w = x.shape
+        if transformer_options is not None:
+            transformer_options["activations_shape"] = list(x.shape)
         y = group_norm32(self.norm, x)
         y = y.permute(0, 3, 4, 1, 2).reshape(b * h * w, c, t)
         if not self.use_linear:
@@ -315,8 +340,10 @@ class TemporalTransformer(nn.Module):
         y = y.transpose(1, 2)
         if self.use_linear:
             y = self.proj_in(y)
-        for blk in self.transformer_blocks:
-            y = blk(y, None, camera if self.has_camera else None, (b, h, w))
+        for i, blk in enumerate(self.transformer_blocks):
+            if transformer_options is not None:
+                transformer_options["block_index"] = i
+            y = blk(y, None, camera if self.has_camera else None, (b, h, w), transformer_options)
         if self.use_linear:
             y = self.proj_out(y)
         else:

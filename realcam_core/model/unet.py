@@ -27,6 +27,7 @@ from .attention import BlockCamera, SpatialTransformer, TemporalTransformer, gro
 from .camera import CameraCondition, PackedMask, epipolar_masks, plucker_embedding
 from .config import TEXT_TOKENS, UNetConfig
 from .pose_encoder import CameraPoseEncoder
+from .transformer_options import stage_patches
 
 CAMERA_CACHE_SIZE = 4
 
@@ -119,20 +120,25 @@ class Stage(nn.ModuleList):
     """One input/middle/output block (upstream's TimestepEmbedSequential): layers dispatched by type."""
 
     def forward(self, x: torch.Tensor, emb: torch.Tensor, context: torch.Tensor, batch: int,
-                camera: BlockCamera | None = None, up_size: tuple[int, int] | None = None) -> torch.Tensor:
+                camera: BlockCamera | None = None, up_size: tuple[int, int] | None = None,
+                transformer_options: dict | None = None) -> torch.Tensor:
+        to = transformer_options
         for layer in self:
             if isinstance(layer, ResBlock):
                 x = layer(x, emb, batch)
             elif isinstance(layer, SpatialTransformer):
-                x = layer(x, context)
+                x = layer(x, context, to)
             elif isinstance(layer, TemporalTransformer):
                 bt, c, h, w = x.shape
                 v = x.reshape(batch, bt // batch, c, h, w).transpose(1, 2)
-                x = layer(v, camera).transpose(1, 2).reshape(bt, c, h, w)
+                x = layer(v, camera, to).transpose(1, 2).reshape(bt, c, h, w)
             elif isinstance(layer, Upsample):
                 x = layer(x, up_size)
             else:
                 x = layer(x)
+            if to is not None and "transformer_index" in to and isinstance(layer, (SpatialTransformer,
+                                                                                    TemporalTransformer)):
+                to["transformer_index"] += 1  # as core's forward_timestep_embed
         return x
 
 
@@ -305,8 +311,9 @@ class RealCamUNet(nn.Module):
                 control: Any = None, transformer_options: dict | None = None) -> torch.Tensor:
         """(B, C_in, T, h, w) -> (B, C_out, T, h, w): eps or v prediction (by the model's training).
 
-        `control` / `transformer_options` are what ComfyUI's BaseModel always passes: the latter is
-        accepted and unused; ControlNet residuals have no counterpart in this model and are refused.
+        `control` / `transformer_options` are what ComfyUI's BaseModel always passes: the options' attention
+        and block patches are applied as ComfyUI's UNet applies them (transformer_options.py); ControlNet
+        residuals have no counterpart in this model and are refused.
         """
         require(control is None, "control", "no ControlNet (none exists for RealCam-I2V)", type(control).__name__)
         self._validate(x, timesteps, context)
@@ -340,18 +347,35 @@ class RealCamUNet(nn.Module):
             idx = int(math.log2(ds))
             return feats[idx] if idx < len(feats) else None
 
+        to = transformer_options
+        if to is not None:  # frames as batch, as the sampler sees the latent
+            to["original_shape"] = [b * t, x.shape[1], hh, ww]
+            to["transformer_index"] = 0
         h = x.permute(0, 2, 1, 3, 4).reshape(b * t, -1, hh, ww)
         hs = []
         for i, stage in enumerate(self.input_blocks):
-            h = stage(h, emb, ctx, b, block_camera(feat_for(self.input_ds[i])))
+            if to is not None:
+                to["block"] = ("input", i)
+            h = stage(h, emb, ctx, b, block_camera(feat_for(self.input_ds[i])), transformer_options=to)
             if i == 0 and self.cfg.addition_attention:
-                h = self.init_attn(h, emb, ctx, b, None)
+                h = self.init_attn(h, emb, ctx, b, None, transformer_options=to)
+            for p in stage_patches(to, "input_block_patch"):
+                h = p(h, to)
             hs.append(h)
+            for p in stage_patches(to, "input_block_patch_after_skip"):
+                h = p(h, to)
         mid_feat = feats[-1] if feats is not None else None
-        h = self.middle_block(h, emb, ctx, b, block_camera(mid_feat))
+        if to is not None:
+            to["block"] = ("middle", 0)
+        h = self.middle_block(h, emb, ctx, b, block_camera(mid_feat), transformer_options=to)
         for i, stage in enumerate(self.output_blocks):
-            h = torch.cat([h, hs.pop()], dim=1)
+            if to is not None:
+                to["block"] = ("output", i)
+            skip = hs.pop()
+            for p in stage_patches(to, "output_block_patch"):
+                h, skip = p(h, skip, to)
+            h = torch.cat([h, skip], dim=1)
             up = tuple(hs[-1].shape[-2:]) if hs else None  # upsample to the next skip's size
-            h = stage(h, emb, ctx, b, block_camera(feat_for(self.output_ds[i])), up)
+            h = stage(h, emb, ctx, b, block_camera(feat_for(self.output_ds[i])), up, transformer_options=to)
         y = self.out[2](F.silu(group_norm32(self.out[0], h)))
         return y.reshape(b, t, -1, hh, ww).transpose(1, 2)
