@@ -40,7 +40,15 @@ import torch
 from torch import nn
 
 from ..realcam_core.errors import RealCamInputError, require
-from ..realcam_core.model import CameraCondition, DiffusionConfig, RealCamConfig, Schedule, build_models, load_weights
+from ..realcam_core.model import (
+    CameraCondition,
+    DiffusionConfig,
+    RealCamConfig,
+    Schedule,
+    build_models,
+    load_weights,
+    rescale_guidance,
+)
 
 ZSNR_TERMINAL_ALPHA = 4.8973451890853435e-08  # ComfyUI's finite alpha-bar for zero-terminal-SNR schedules
 
@@ -135,11 +143,8 @@ def guidance_rescale_cfg(phi: float, frames: int):
         o_u = _to_model_output(args["uncond_denoised"], x, sigma, v_pred)
         o = o_u + args["cond_scale"] * (o_c - o_u)
         if phi > 0:
-            b = max(x.shape[0] // max(frames, 1), 1)
-            std_c = o_c.reshape(b, -1).std(dim=1)
-            std_o = o.reshape(b, -1).std(dim=1)
-            ratio = (std_c / std_o).repeat_interleave(x.shape[0] // b).reshape(sigma.shape)
-            o = phi * o * ratio + (1 - phi) * o
+            b = max(x.shape[0] // max(frames, 1), 1)  # frames-as-batch -> one row per video
+            o = rescale_guidance(o.reshape(b, -1), o_c.reshape(b, -1), phi).reshape(o.shape)
         return x - _from_model_output(o, x, sigma, v_pred)
 
     return fn

@@ -53,6 +53,7 @@ from typing import Any
 
 import torch
 
+from .camera.se3 import from_euler
 from .errors import RealCamInputError, input_error, require
 from .interpolate import EASINGS as _EASINGS
 from .interpolate import METHODS, interpolate_c2w, interpolate_trajectory
@@ -169,28 +170,21 @@ class EditorState:
 
 
 # --------------------------------------------------------------------------------------------
-# Rotation convention helpers (float64, the same formulas as realcam_math.js)
+# Rotation convention helpers (float64, the convention of realcam_math.js and se3.from_euler)
 
 
 def euler_to_matrix(yaw: float, pitch: float, roll: float) -> torch.Tensor:
-    """(3, 3) float64 rotation R = Ry(yaw) @ Rx(pitch) @ Rz(roll); angles in degrees (see module doc)."""
-    y, p, r = (math.radians(float(a)) for a in (yaw, pitch, roll))
-    cy, sy, cp, sp, cr, sr = math.cos(y), math.sin(y), math.cos(p), math.sin(p), math.cos(r), math.sin(r)
-    return torch.tensor(
-        [
-            [cy * cr + sy * sp * sr, -cy * sr + sy * sp * cr, sy * cp],
-            [cp * sr, cp * cr, -sp],
-            [-sy * cr + cy * sp * sr, sy * sr + cy * sp * cr, cy * cp],
-        ],
-        dtype=torch.float64,
-    )
+    """(3, 3) float64 rotation R = Ry(yaw) @ Rx(pitch) @ Rz(roll); angles in degrees (see module doc).
+
+    The convention is `se3.from_euler`'s (written once there)."""
+    return from_euler(float(yaw), float(pitch), float(roll))[:3, :3]
 
 
 def matrix_to_euler(R: torch.Tensor) -> tuple[float, float, float]:
     """[yaw, pitch, roll] in degrees of a (3, 3) rotation; at pitch = ±90° roll is set to 0."""
     m = R.detach().to(torch.float64).cpu().tolist()
-    sp = max(-1.0, min(1.0, -m[1][2]))
-    pitch = math.asin(sp)
+    # atan2, not asin: at pitch = ±90° a last-ulp error in m[1][2] would move asin by ~1e-6 degrees
+    pitch = math.atan2(-m[1][2], math.hypot(m[1][0], m[1][1]))
     if math.hypot(m[1][0], m[1][1]) > 1e-9:
         yaw = math.atan2(m[0][2], m[2][2])
         roll = math.atan2(m[1][0], m[1][1])
