@@ -106,6 +106,11 @@ def host(out_path: str) -> None:
     wrapper = shaped.wrappers["sampler_sample"]["realcam_noise_shaping"][0]  # the patch RealCam added
     res["our_start_latent"] = wrapper.spec.start
     res["preview_latent"] = preview_latent["samples"]
+    # the generic RealCam Noise Shaping takes the same unscaled start image (the bug of issue 10)
+    generic = import_pack_module("nodes.shaping").RealCamNoiseShaping.execute(
+        model, pixel_mask(), "xt_paste", "sigma_percent", 0.0, 0.1, preview_frames=frames, vae=vae,
+        start_image=start).result[0]
+    res["generic_start_latent"] = generic.wrappers["sampler_sample"]["realcam_noise_shaping"][0].spec.start
     res["z_hand"] = model.model.process_latent_in(
         torch.cat([vae.encode(comfy_nodes_resize(start, W, H)), preview_latent["samples"][:, :, 1:]], dim=2))
 
@@ -200,6 +205,10 @@ def test_core_detects_the_tiny_files_as_wan(res):
 def test_start_image_is_resized_as_core_does(res):
     assert res["our_start_latent"] is not None
     assert torch.equal(res["our_start_latent"], res["core_start_latent"])
+
+
+def test_generic_noise_shaping_takes_the_unscaled_start_image(res):
+    assert torch.equal(res["generic_start_latent"], res["core_start_latent"])
 
 
 def test_shaped_steps_are_the_hand_computed_paste(res):

@@ -143,3 +143,13 @@ def test_dynamicrafter_length_trajectory_is_refused_by_name(wan_server):
     prompt[find_node(prompt, "RealCamSE3Interpolate")]["inputs"]["frame_count"] = "DynamiCrafter 16 frames"
     err = wan_server.run_error(prompt)
     assert "trajectory: expected 9 poses (length), got 16" in err, err
+
+
+def test_wan_interpolation_two_images_runs(wan_server):
+    """Camera-guided interpolation: the loop graph with a second photo as end_image and an open path."""
+    prompt = tiny_prompt(wan_server, "wan_camera_loop", TINY_I2V)
+    prompt["90"] = {"class_type": "LoadImage", "inputs": {"image": "pexels-eberhardgross-534164.jpg"}}
+    prompt[find_node(prompt, "WanFirstLastFrameToVideo")]["inputs"]["end_image"] = ["90", 0]
+    prompt[find_node(prompt, "RealCamSE3Interpolate")]["inputs"]["closed"] = False
+    outputs = wan_server.run_ok(prompt, timeout=600)
+    assert wan_server.saved_video(outputs, find_node(prompt, "SaveVideo")) == (LENGTH, W, H)
