@@ -6,6 +6,7 @@ from comfy_api.latest import ComfyExtension, io
 
 from . import camera_nodes, depth_nodes, editor, loop_nodes, model_nodes, render_nodes, shaping, trajectory_nodes
 from .common import register_model_folders
+from .wan_nodes import NODES as WAN_NODES
 
 register_model_folders()
 
@@ -18,6 +19,7 @@ NODE_CLASSES: list[type[io.ComfyNode]] = [
     *model_nodes.NODES,
     *shaping.NODES,
     *loop_nodes.NODES,
+    *WAN_NODES,
 ]
 
 

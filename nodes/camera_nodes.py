@@ -10,6 +10,7 @@ from comfy_api.latest import io
 from ..realcam_core.camera import presets as core_presets
 from ..realcam_core.camera import re10k as core_re10k
 from ..realcam_core.errors import RealCamInputError
+from ..realcam_core.wan import FRAME_CHOICES, frames_for
 from .common import CATEGORY, TrajectoryType, input_file, list_input_files
 
 POSE_SUFFIXES = (".txt",)
@@ -32,13 +33,15 @@ class RealCamCameraPreset(io.ComfyNode):
                 io.Float.Input("amplitude", default=0.0, min=0.0, max=1000.0, step=0.01,
                                tooltip="Total motion: metres (zoom, pan, orbit arc) or degrees (look, rotate, orbit); "
                                        "0 = the official demo's amount."),
+                io.Combo.Input("frame_count", options=list(FRAME_CHOICES), default="custom", optional=True,
+                               tooltip="A model's frame count (Wan: 4k+1) instead of num_frames; custom = num_frames."),
             ],
             outputs=[TrajectoryType.Output(display_name="trajectory")],
         )
 
     @classmethod
-    def execute(cls, preset: str, num_frames: int, amplitude: float) -> io.NodeOutput:
-        traj = core_presets.make_preset(preset, num_frames, amplitude=amplitude or None)
+    def execute(cls, preset: str, num_frames: int, amplitude: float, frame_count: str = "custom") -> io.NodeOutput:
+        traj = core_presets.make_preset(preset, frames_for(frame_count, num_frames), amplitude=amplitude or None)
         return io.NodeOutput(traj)
 
 

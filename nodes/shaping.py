@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import comfy.k_diffusion.sampling as kds
 import comfy.patcher_extension as pe
+import comfy.utils
 import torch
 from comfy_api.latest import io
 
@@ -206,6 +207,22 @@ def _encode(vae, images: torch.Tensor, name: str) -> torch.Tensor:
     return vae.encode(images[..., :3])
 
 
+def _start_at_preview_size(start_image, preview_frames, preview: torch.Tensor, vae) -> torch.Tensor:
+    """The start image's first frame at the preview's pixel size, resized and centre-cropped as core's Wan /
+    SVD nodes resize their start image (so the unscaled image given to WanCameraImageToVideo fits)."""
+    if not (torch.is_tensor(start_image) and start_image.ndim == 4 and vae is not None):
+        return start_image  # _encode names what is wrong
+    if preview_frames is not None:
+        h, w = int(preview_frames.shape[1]), int(preview_frames.shape[2])
+    else:
+        ratio = vae.spacial_compression_encode() if hasattr(vae, "spacial_compression_encode") else 8
+        h, w = int(preview.shape[-2]) * ratio, int(preview.shape[-1]) * ratio
+    image = start_image[:1]
+    if tuple(image.shape[1:3]) == (h, w):
+        return image
+    return comfy.utils.common_upscale(image.movedim(-1, 1), w, h, "bilinear", "center").movedim(1, -1)
+
+
 class RealCamNoiseShaping(io.ComfyNode):
     @classmethod
     def define_schema(cls) -> io.Schema:
@@ -254,7 +271,9 @@ class RealCamNoiseShaping(io.ComfyNode):
         preview = _latent_samples(preview_latent)
         if preview is None:
             preview = _encode(vae, preview_frames, "preview_frames")
-        first = None if start_image is None else _encode(vae, start_image[:1], "start_image")
+        first = None
+        if start_image is not None:
+            first = _encode(vae, _start_at_preview_size(start_image, preview_frames, preview, vae), "start_image")
         spec = ShapingSpec(preview=preview, mask=shaping_mask, window=core.ShapingWindow(start, end, window_units),
                            mode=mode, start=first)
         return io.NodeOutput(apply_noise_shaping(model, spec))

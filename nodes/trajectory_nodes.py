@@ -8,6 +8,7 @@ from ..realcam_core import interpolate as core_interp
 from ..realcam_core.camera import adapters
 from ..realcam_core.errors import RealCamInputError
 from ..realcam_core.plot import plot_trajectory
+from ..realcam_core.wan import FRAME_CHOICES, frames_for
 from .common import CATEGORY, CameraCtrlPosesType, TrajectoryType
 
 
@@ -31,6 +32,8 @@ class RealCamSE3Interpolate(io.ComfyNode):
                                tooltip="Time warp over the whole path (e.g. ease_in_out starts and stops gently)."),
                 io.Boolean.Input("closed", default=False,
                                  tooltip="Loop: the last frame returns to the first keyframe (C1 seam with smooth)."),
+                io.Combo.Input("frame_count", options=list(FRAME_CHOICES), default="custom", optional=True,
+                               tooltip="A model's frame count (Wan: 4k+1) instead of num_frames; custom = num_frames."),
             ],
             outputs=[
                 TrajectoryType.Output(display_name="trajectory"),
@@ -41,7 +44,9 @@ class RealCamSE3Interpolate(io.ComfyNode):
         )
 
     @classmethod
-    def execute(cls, trajectory, num_frames: int, method: str, easing: str, closed: bool) -> io.NodeOutput:
+    def execute(cls, trajectory, num_frames: int, method: str, easing: str, closed: bool,
+                frame_count: str = "custom") -> io.NodeOutput:
+        num_frames = frames_for(frame_count, num_frames)
         if trajectory.key_c2w is not None and len(trajectory.key_times) == trajectory.key_c2w.shape[0]:
             times, keys = list(trajectory.key_times), trajectory.key_c2w
         else:

@@ -307,6 +307,136 @@ def _i2v() -> Spec:
 
 WORKFLOWS["realcam_i2v"] = _i2v()
 
+# -- Wan 2.x in core ComfyUI (issue 10): Fun Camera + noise shaping, FLF camera loop ---------------------------------
+_WAN21 = "https://huggingface.co/Comfy-Org/Wan_2.1_ComfyUI_repackaged/resolve/main/split_files"
+WAN_FUN_CAMERA = "wan2.1_fun_camera_v1.1_1.3B_bf16.safetensors"
+WAN_FLF = "wan2.1_flf2v_720p_14B_fp16.safetensors"
+WAN_TEXT = "umt5_xxl_fp8_e4m3fn_scaled.safetensors"
+WAN_VAE = "wan_2.1_vae.safetensors"
+WAN_CLIP_VISION = "clip_vision_h.safetensors"
+WAN_FILES = {
+    WAN_FUN_CAMERA: "diffusion_models", WAN_FLF: "diffusion_models", WAN_TEXT: "text_encoders", WAN_VAE: "vae",
+    WAN_CLIP_VISION: "clip_vision",
+}
+
+
+def wan_models(*names: str) -> list[dict]:
+    """The frontend's `models` entries (name, url, directory) for the official Comfy-Org files."""
+    return [{"name": n, "url": f"{_WAN21}/{WAN_FILES[n]}/{n}", "directory": WAN_FILES[n]} for n in names]
+
+
+WAN_FILES_NOTE = f"""**Files** (Comfy-Org/Wan_2.1_ComfyUI_repackaged; the frontend offers them when missing):
+* `models/text_encoders/{WAN_TEXT}`, `models/vae/{WAN_VAE}`, `models/clip_vision/{WAN_CLIP_VISION}`
+* Depth: `{DEPTH}` in `models/depthanything/` (downloads itself when online).
+**Scale**: trajectories are in metres; `RealCam Wan Camera Embedding` divides them by the scene's median depth
+(Fun Camera learnt RealEstate10K poses, where the scene is about one unit away) and shows what it used;
+`translation_scale` multiplies on top. The 4k+1 frame count (81) comes from `frame_count` = *Wan 81 frames*."""
+
+WAN_CAMERA_NOTE = f"""### RealCam scene -> Wan Fun Camera video
+Photo -> metric depth -> camera path (drag it in the **Trajectory Editor**) -> point-cloud preview at the Wan size ->
+Wan 2.1 Fun Camera (core `WanCameraImageToVideo`) with **RealCam Wan Noise Shaping**: the first 10 % of the
+schedule is pasted from the preview where the render is reliable. Width / height / length are the same on every
+node (832 x 480, 81 frames). Bypass the shaping node to compare.
+* `models/diffusion_models/{WAN_FUN_CAMERA}`
+""" + WAN_FILES_NOTE
+
+WAN_LOOP_NOTE = f"""### RealCam camera loop on Wan (first = last frame)
+Core `WanFirstLastFrameToVideo` gets the photo as **start and end** image; the camera orbits and returns
+(SE3 Interpolate `closed`), and **RealCam Wan Noise Shaping** pastes the preview of that closed path, so the
+motion follows the scene. Give a second photo of the same scene as `end_image` for camera-guided interpolation.
+* `models/diffusion_models/{WAN_FLF}` (Wan 2.1 FLF2V 14B, 720p; 1280 x 720 suits it best)
+""" + WAN_FILES_NOTE
+
+WAN_NEGATIVE = "static, blurry, distorted, low quality, jittery camera, warped geometry"
+
+
+def _wan_common(dit: str) -> list[tuple]:
+    """Image (1), depth (2, 3), preset (4), editor (5), interpolation (6), render (7), loaders / text (10-14)."""
+    return [
+        (1, "LoadImage", (40, 60), {"image": "pexels-steve-858076.jpg", "upload": "image"}),
+        (2, "RealCamLoadDepthModel", (40, 420), {"model": DEPTH}),
+        (3, "RealCamMetricDepth", (420, 60), {}),
+        (10, "UNETLoader", (40, 700), {"unet_name": dit, "weight_dtype": "default"}),
+        (11, "CLIPLoader", (40, 900), {"clip_name": WAN_TEXT, "type": "wan"}),
+        (12, "VAELoader", (40, 1100), {"vae_name": WAN_VAE}),
+        (13, "CLIPTextEncode", (420, 900), {"text": PROMPT}),
+        (14, "CLIPTextEncode", (420, 1100), {"text": WAN_NEGATIVE}),
+        (15, "CLIPVisionLoader", (40, 1300), {"clip_name": WAN_CLIP_VISION}),
+        (16, "CLIPVisionEncode", (420, 1300), {"crop": "none"}),
+    ]
+
+
+_WAN_COMMON_LINKS = [(1, 0, 3, "image"), (2, 0, 3, "depth_model"), (11, 0, 13, "clip"), (11, 0, 14, "clip"),
+                     (15, 0, 16, "clip_vision"), (1, 0, 16, "image")]
+_WAN_SIZE = {"width": 832, "height": 480}
+
+
+def _wan_tail(cond: int) -> tuple[list[tuple], list[tuple]]:
+    """Shaping (20), KSampler (21), decode and save (22-24) after a Wan conditioning node `cond`."""
+    nodes = [
+        (20, "RealCamWanNoiseShaping", (1560, 700), {**_WAN_SIZE, "length": 81}),
+        (21, "KSampler", (1940, 60), {"steps": 20, "cfg": 6.0, "sampler_name": "euler", "scheduler": "simple"}),
+        (22, "VAEDecode", (2320, 60), {}),
+        (23, "CreateVideo", (2320, 260), {"fps": 16.0}),
+    ]
+    links = [
+        (10, 0, 20, "model"), (12, 0, 20, "vae"), (7, 0, 20, "preview_frames"), (7, 2, 20, "shaping_mask"),
+        (1, 0, 20, "start_image"),
+        (20, 0, 21, "model"), (cond, 0, 21, "positive"), (cond, 1, 21, "negative"), (cond, 2, 21, "latent_image"),
+        (21, 0, 22, "samples"), (12, 0, 22, "vae"), (22, 0, 23, "images"), (23, 0, 24, "video"),
+    ]
+    return nodes, links
+
+
+def _wan_camera() -> Spec:
+    tail, tail_links = _wan_tail(18)
+    nodes = [
+        *_wan_common(WAN_FUN_CAMERA),
+        (4, "RealCamCameraPreset", (420, 420), {"preset": "orbit_left", "num_frames": 16}),
+        (5, "RealCamTrajectoryEditor", (800, 60), {}, (560, 640)),
+        (6, "RealCamSE3Interpolate", (1180, 420), {"method": "smooth", "frame_count": "Wan 81 frames"}),
+        (7, "RealCamPointCloudRender", (1180, 700), _WAN_SIZE),
+        (17, "RealCamWanCameraEmbedding", (1180, 1000), {**_WAN_SIZE, "length": 81}),
+        (18, "WanCameraImageToVideo", (1560, 60), {**_WAN_SIZE, "length": 81}),
+        *tail,
+        (24, "SaveVideo", (2600, 260), {"filename_prefix": "realcam/wan_camera"}),
+        note(30, (40, 1500), WAN_CAMERA_NOTE, size=(600, 420)),
+    ]
+    links = [
+        *_WAN_COMMON_LINKS, (3, 0, 5, "scene"), (4, 0, 5, "trajectory"), (5, 0, 6, "trajectory"),
+        (3, 0, 7, "scene"), (6, 0, 7, "trajectory"), (6, 0, 17, "trajectory"), (3, 0, 17, "scene"),
+        (13, 0, 18, "positive"), (14, 0, 18, "negative"), (12, 0, 18, "vae"), (16, 0, 18, "clip_vision_output"),
+        (1, 0, 18, "start_image"), (17, 0, 18, "camera_conditions"),
+        *tail_links,
+    ]
+    return {"nodes": nodes, "links": links, "models": wan_models(WAN_FUN_CAMERA, WAN_TEXT, WAN_VAE, WAN_CLIP_VISION)}
+
+
+def _wan_loop() -> Spec:
+    tail, tail_links = _wan_tail(18)
+    nodes = [
+        *_wan_common(WAN_FLF),
+        (4, "RealCamCameraPreset", (420, 420), {"preset": "orbit_left", "num_frames": 16, "amplitude": 20.0}),
+        (6, "RealCamSE3Interpolate", (800, 420), {"method": "smooth", "closed": True, "frame_count": "Wan 81 frames"}),
+        (7, "RealCamPointCloudRender", (1180, 700), _WAN_SIZE),
+        (18, "WanFirstLastFrameToVideo", (1560, 60), {**_WAN_SIZE, "length": 81}),
+        *tail,
+        (24, "SaveVideo", (2600, 260), {"filename_prefix": "realcam/wan_loop"}),
+        note(30, (40, 1500), WAN_LOOP_NOTE, size=(600, 420)),
+    ]
+    links = [
+        *_WAN_COMMON_LINKS, (4, 0, 6, "trajectory"), (3, 0, 7, "scene"), (6, 0, 7, "trajectory"),
+        (13, 0, 18, "positive"), (14, 0, 18, "negative"), (12, 0, 18, "vae"), (16, 0, 18, "clip_vision_start_image"),
+        (16, 0, 18, "clip_vision_end_image"), (1, 0, 18, "start_image"), (1, 0, 18, "end_image"),
+        *tail_links,
+    ]
+    return {"nodes": nodes, "links": links, "models": wan_models(WAN_FLF, WAN_TEXT, WAN_VAE, WAN_CLIP_VISION)}
+
+
+WORKFLOWS["wan_camera_realcam"] = _wan_camera()
+WORKFLOWS["wan_camera_loop"] = _wan_loop()
+
+
 def layout(spec: Spec, info: dict) -> dict:
     nodes_out, links_out = [], []
     by_id = {}
@@ -356,7 +486,14 @@ def layout(spec: Spec, info: dict) -> dict:
         t["inputs"].append({"name": name, "type": otype, "link": lid})
         links_out.append([lid, src, slot, dst, len(t["inputs"]) - 1, otype])
     auto_layout(nodes_out, links_out, info)
-    return {
+    extra = {}
+    if spec.get("models"):  # the frontend's missing-model dialog offers these downloads
+        extra["models"] = spec["models"]
+        for node in nodes_out:
+            named = [m for m in spec["models"] if m["name"] in (node.get("widgets_values") or [])]
+            if named:
+                node["properties"]["models"] = named
+    return {**extra,
         "last_node_id": max(by_id), "last_link_id": len(links_out), "nodes": nodes_out, "links": links_out,
         "groups": [], "config": {}, "extra": {"ds": {"scale": 0.8, "offset": [0, 0]}}, "version": 0.4,
     }

@@ -43,6 +43,20 @@ def child() -> None:
         assert "4k+1" in str(e)
     else:
         raise AssertionError("8 frames accepted")
+    # RealCam Wan Camera Embedding, "match core" + "metres": core's own embedding at a size that is not 16:9
+    # (core rescales fx from its assumed 1280x720 original there)
+    wn = import_pack_module("nodes.wan_nodes")
+    for pose in ("Zoom Out", "Pan Right"):
+        ref = core.WanCameraEmbedding.execute(pose, 96, 96, length).args[0]
+        d = core.CAMERA_DICT[pose]
+        rt = core.get_camera_motion(np.array(d["angle"]), np.array(d["T"]), 1.0, length)
+        c2w = np.tile(np.eye(4), (length, 1, 1))
+        c2w[:, :3, :] = rt
+        traj = adapters.trajectory_from_c2w(torch.tensor(c2w, dtype=torch.float32))
+        ours = wn.RealCamWanCameraEmbedding.execute(traj, 96, 96, length, "metres", 1.0, "match core").result[0]
+        true_k = wn.RealCamWanCameraEmbedding.execute(traj, 96, 96, length, "metres", 1.0, "true intrinsics").result[0]
+        assert float((ours - ref.to(ours)).abs().max()) < 1e-4, pose
+        assert float((true_k - ref.to(true_k)).abs().max()) > 1e-3, pose  # the modes differ off 16:9
     print("WAN-OK")
 
 
