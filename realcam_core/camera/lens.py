@@ -28,6 +28,7 @@ __all__ = [
     "DEFAULT_SENSOR_MM",
     "dolly_zoom",
     "focal_mm_to_k_norm",
+    "fov_to_focal_mm",
     "interpolate_K_norm",
     "k_norm_to_focal_mm",
     "keyframe_K_norm",
@@ -89,6 +90,9 @@ def keyframe_K_norm(trajectory: Trajectory, key_times: Sequence[float]) -> torch
     """Intrinsics (K, 3, 3) at keyframe times (frames): the trajectory's K_norm at those frames when every
     time is a frame index, else frame 0's for every key (a lens that does not animate)."""
     n = trajectory.num_frames
+    if (len(key_times) == n and trajectory.key_c2w is not None and trajectory.key_c2w.shape == trajectory.c2w.shape
+            and torch.equal(trajectory.key_c2w, trajectory.c2w)):
+        return trajectory.K_norm.clone()  # a trajectory made of its keyframes (e.g. appended Load3D views)
     idx = [round(t) for t in key_times]
     if all(abs(t - i) < 1e-6 and 0 <= i < n for t, i in zip(key_times, idx, strict=True)):
         return trajectory.K_norm[idx].clone()
