@@ -22,6 +22,11 @@ NODE_CLASSES: list[type[io.ComfyNode]] = [
     *WAN_NODES,
 ]
 
+# cameras and scenes in and out of other tools (glTF / PLY / COLMAP / nerfstudio / Load3D), lens animation
+from . import interchange_nodes, lens_nodes  # noqa: E402
+
+NODE_CLASSES += [*interchange_nodes.NODES, *lens_nodes.NODES]
+
 
 class RealCamExtension(ComfyExtension):
     async def get_node_list(self) -> list[type[io.ComfyNode]]:

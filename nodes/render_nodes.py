@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import torch
 from comfy_api.latest import io, ui
 
 from ..realcam_core import render as core_render
+from ..realcam_core.camera.lens import render_K
 from .common import CATEGORY, SceneType, TrajectoryType, progress, torch_device
 
 MAX_PREVIEW_FRAMES = 16
@@ -52,8 +54,13 @@ class RealCamPointCloudRender(io.ComfyNode):
     @classmethod
     def execute(cls, scene, trajectory, width, height, point_size, mask_kernel, fit) -> io.NodeOutput:
         n = trajectory.num_frames
+        K = None
+        if not torch.equal(trajectory.K_norm, trajectory.K_norm[:1].expand_as(trajectory.K_norm)):
+            # lens animation: the scene's lens at frame 0, the trajectory's focal changes relative to it
+            K_fit = core_render.fit_intrinsics(scene.K.float(), (scene.height, scene.width), (height, width), fit)
+            K = render_K(K_fit, trajectory.K_norm)
         result = core_render.render_scene(
-            scene, trajectory.c2w, height=height, width=width, splat=point_size, fit=fit,
+            scene, trajectory.c2w, height=height, width=width, K=K, splat=point_size, fit=fit,
             device=torch_device(), callback=progress(n),
         )
         shaping = core_render.shaping_mask(result.visible, k=mask_kernel)

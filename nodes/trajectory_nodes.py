@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import torch
 from comfy_api.latest import io, ui
 
 from ..realcam_core import interpolate as core_interp
-from ..realcam_core.camera import adapters
+from ..realcam_core.camera import adapters, lens
 from ..realcam_core.errors import RealCamInputError
 from ..realcam_core.plot import plot_trajectory
 from ..realcam_core.wan import FRAME_CHOICES, frames_for
@@ -61,6 +62,10 @@ class RealCamSE3Interpolate(io.ComfyNode):
             norm, keys, num_frames, K_norm=trajectory.K_norm[0], method=method, easing=easing,
             time_unit="normalized", closed=closed,
         )
+        key_K = lens.keyframe_K_norm(trajectory, times)
+        if not torch.equal(key_K, key_K[:1].expand_as(key_K)):  # lens animation: focal follows the poses' timing
+            out.K_norm = lens.interpolate_K_norm(norm, key_K, num_frames, easing=easing, time_unit="normalized",
+                                                 closed=closed)
         plot = plot_trajectory(out)[None]
         return io.NodeOutput(
             out, adapters.trajectory_to_re10k_text(out), adapters.trajectory_to_cameractrl_poses(out), plot,

@@ -91,5 +91,16 @@ if [ "$want_browser" = 1 ]; then
   fi
 fi
 
+# 6. Blender for the glTF round-trip tests (with --browser, i.e. the test set-up, or --blender): Debian's
+#    blender 3.4 (~780 MB) and python3-numpy, which its glTF add-on imports from the system Python.
+want_blender=$want_browser
+for a in "$@"; do [ "$a" = "--blender" ] && want_blender=1; done
+if [ "$want_blender" = 1 ] && ! { command -v blender >/dev/null 2>&1 && dpkg -s python3-numpy >/dev/null 2>&1; }; then
+  log "installing Debian blender + python3-numpy"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get -o DPkg::Lock::Timeout=900 update -qq >/dev/null
+  apt-get -o DPkg::Lock::Timeout=900 install -y -qq blender python3-numpy >/dev/null
+fi
+
 printf 'REALCAM_PY=%s\nCOMFYUI_PATH=%s\n' "$py" "$comfy" > "$home/env"
 log "ready: python=$py comfyui=$comfy"
