@@ -37,6 +37,10 @@ export function parseArgs(argv) {
 }
 
 // Console noise that is expected offline and unrelated to the pack.
+// Newer frontends (1.48 with ComfyUI 0.33) also log, with no custom node loaded at all, an early
+// "ComfyApp graph accessed before initialization" and Content-Security-Policy blocks of model URLs.
+const NEWER_FRONTEND_NOISE = /ComfyApp graph accessed before initialization|Content Security Policy/i;
 export function relevantErrors(errors) {
-  return errors.filter((e) => !/user\.css|userdata|api\.comfy\.org|ERR_NAME_NOT_RESOLVED|Failed to load resource|reading 'id'|favicon/i.test(e));
+  return errors.filter((e) => !/user\.css|userdata|api\.comfy\.org|ERR_NAME_NOT_RESOLVED|Failed to load resource|reading 'id'|favicon/i.test(e))
+    .filter((e) => !NEWER_FRONTEND_NOISE.test(e));
 }
