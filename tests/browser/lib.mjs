@@ -9,13 +9,14 @@ const FLAGS = [
   "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
 ];
 
-export async function openComfy(url, { width = 1500, height = 950 } = {}) {
+export async function openComfy(url, { width = 1500, height = 950, deviceScaleFactor = 1 } = {}) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "realcam-chromium-"));
   const context = await chromium.launchPersistentContext(dir, {
     executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
     headless: true,
     args: FLAGS,
     viewport: { width, height },
+    deviceScaleFactor,
   });
   const page = context.pages()[0] || (await context.newPage());
   const consoleErrors = [];
