@@ -39,5 +39,8 @@ export function parseArgs(argv) {
 
 // Console noise that is expected offline and unrelated to the pack.
 export function relevantErrors(errors) {
-  return errors.filter((e) => !/user\.css|userdata|api\.comfy\.org|ERR_NAME_NOT_RESOLVED|Failed to load resource|reading 'id'|favicon/i.test(e));
+  return errors.filter((e) => !/user\.css|userdata|api\.comfy\.org|ERR_NAME_NOT_RESOLVED|Failed to load resource|reading 'id'|favicon/i.test(e))
+    // the missing-model dialog asks huggingface.co for file sizes; the test server's --disable-api-nodes CSP
+    // (connect-src 'self') refuses that, which only happens in this offline set-up
+    .filter((e) => !/huggingface\.co\/.*Content Security Policy|Error fetching file size/s.test(e));
 }
