@@ -3,17 +3,33 @@
 from __future__ import annotations
 
 import logging
+import os
 
+import folder_paths
 from comfy_api.latest import io
 
 from ..realcam_core import editor_state as core_editor
 from ..realcam_core.errors import RealCamInputError
+from ..realcam_core.scene_file import write_scene_file
 from .common import CATEGORY, SceneType, TrajectoryType
 
 log = logging.getLogger("comfyui-realcam.editor")
 
 UI_KEY = "realcam_editor"  # web/js/trajectory_editor.js reads message[UI_KEY][0]
 MAX_PREVIEW_POINTS = 200_000
+SCENE_SUBFOLDER = "realcam"  # under ComfyUI's temp folder; the widget fetches it through /view
+
+
+def scene_file_ref(scene) -> dict:
+    """Write the scene's preview cloud as a binary file in temp/ and return the /view reference to it.
+
+    The UI output (kept in the prompt history) then carries ~100 bytes instead of the ~1.5 MB cloud.
+    """
+    payload = core_editor.scene_payload(scene.depth, scene.image, scene.K, max_points=MAX_PREVIEW_POINTS)
+    folder = os.path.join(folder_paths.get_temp_directory(), SCENE_SUBFOLDER)
+    name = write_scene_file(payload, folder)
+    return {"filename": name, "subfolder": SCENE_SUBFOLDER, "type": "temp",
+            "width": payload["width"], "height": payload["height"]}
 
 
 class RealCamTrajectoryEditor(io.ComfyNode):
@@ -76,14 +92,14 @@ class RealCamTrajectoryEditor(io.ComfyNode):
         if trajectory is not None and not state.edited:
             out = trajectory
         else:
+            incoming = None if trajectory is None else trajectory.K_norm
             if scene is not None:
-                K_norm = state.intrinsics_norm(scene.height, scene.width, scene.K)
+                K_norm = state.intrinsics_norm(scene.height, scene.width, scene.K, incoming=incoming)
             else:
-                K_norm = state.intrinsics_norm()
+                K_norm = state.intrinsics_norm(incoming=incoming)
             out = state.trajectory(K_norm)
         payload = {
-            "scene": None if scene is None else core_editor.scene_payload(
-                scene.depth, scene.image, scene.K, max_points=MAX_PREVIEW_POINTS),
+            "scene_file": None if scene is None else scene_file_ref(scene),
             "input_state": input_state,
             "num_frames": out.num_frames,
         }

@@ -21,6 +21,7 @@ from comfy_api.latest import io
 
 from ..realcam_core import shaping as core_shaping
 from ..realcam_core.errors import RealCamInputError, require
+from ..realcam_core.hub import hub_offline, hub_url
 from ..realcam_core.model import CameraCondition, classify_checkpoint, infer_config, merge_checkpoints, read_state_dict
 from ..realcam_core.model.sources import KNOWN_CHECKPOINTS, download_checkpoint
 from ..realcam_core.types import Trajectory
@@ -61,6 +62,27 @@ def resolve_checkpoint(name: str, what: str) -> str:
     if name in KNOWN_CHECKPOINTS:
         return download_checkpoint(name, folder_paths.get_folder_paths(REALCAM_FOLDER)[0], what)
     raise RealCamInputError(f"{what}: {name!r} not found in models/{REALCAM_FOLDER} or models/checkpoints")
+
+
+def missing_checkpoint(name: str, what: str) -> str | None:
+    """Why `name` cannot be loaded, checked before the prompt runs; None if it is on disk or will download."""
+    if name == NONE:
+        return None
+    for folder in (REALCAM_FOLDER, "checkpoints"):
+        try:
+            path = folder_paths.get_full_path(folder, name)
+        except Exception:
+            path = None
+        if path and os.path.isfile(path):
+            return None
+    target = folder_paths.get_folder_paths(REALCAM_FOLDER)[0]
+    if name in KNOWN_CHECKPOINTS:
+        if not hub_offline():
+            return None  # downloaded when the node runs
+        repo, filename = KNOWN_CHECKPOINTS[name]
+        return (f"{what}: {name!r} is not in models/{REALCAM_FOLDER} or models/checkpoints and downloads are off "
+                f"(HF_HUB_OFFLINE); get it from {hub_url(repo, filename)} into {os.path.join(target, name)}")
+    return f"{what}: {name!r} not found in models/{REALCAM_FOLDER} or models/checkpoints ({target})"
 
 
 def read_checkpoint(path: str, what: str) -> dict[str, torch.Tensor]:
@@ -160,6 +182,16 @@ class RealCamCheckpointLoader(io.ComfyNode):
             outputs=[io.Model.Output(display_name="model"), io.Clip.Output(display_name="clip"),
                      io.ClipVision.Output(display_name="clip_vision"), io.Vae.Output(display_name="vae")],
         )
+
+    @classmethod
+    def validate_inputs(cls, base_checkpoint: str | None = None, camera_checkpoint: str | None = None,
+                        **_) -> bool | str:
+        # refuse the prompt at once (not after the depth and render steps) when a model file is missing
+        problems = [m for m in (missing_checkpoint(base_checkpoint, "base_checkpoint") if isinstance(base_checkpoint, str)
+                                else None,
+                                missing_checkpoint(camera_checkpoint, "camera_checkpoint")
+                                if isinstance(camera_checkpoint, str) else None) if m]
+        return "; ".join(problems) if problems else True
 
     @classmethod
     def execute(cls, base_checkpoint: str, camera_checkpoint: str, weight_dtype: str) -> io.NodeOutput:

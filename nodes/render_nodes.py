@@ -10,15 +10,26 @@ from ..realcam_core.camera.lens import render_K
 from .common import CATEGORY, SceneType, TrajectoryType, progress, torch_device
 
 MAX_PREVIEW_FRAMES = 16
+PREVIEW_FPS = 8.0
 
 
 def preview_frames(frames):
-    """At most MAX_PREVIEW_FRAMES evenly spaced frames: the node preview must not write a PNG per frame of a long path."""
+    """At most MAX_PREVIEW_FRAMES evenly spaced frames of a long path."""
     n = frames.shape[0]
     if n <= MAX_PREVIEW_FRAMES:
         return frames
     idx = [round(i * (n - 1) / (MAX_PREVIEW_FRAMES - 1)) for i in range(MAX_PREVIEW_FRAMES)]
     return frames[idx]
+
+
+def animated_preview(frames, cls) -> ui.SavedImages:
+    """The node preview: ONE animated WebP in temp/ (not a PNG per frame), shown as a playing image."""
+    frames = preview_frames(frames)
+    saved = ui.ImageSaveHelper.save_animated_webp(
+        frames, filename_prefix="realcam_preview", folder_type=io.FolderType.temp, cls=cls, fps=PREVIEW_FPS,
+        lossless=False, quality=85, method=0,
+    )
+    return ui.SavedImages([saved], is_animated=frames.shape[0] > 1)
 
 
 class RealCamPointCloudRender(io.ComfyNode):
@@ -67,7 +78,7 @@ class RealCamPointCloudRender(io.ComfyNode):
         frames = result.frames.cpu().float()
         return io.NodeOutput(
             frames, result.visible.float().cpu(), shaping.float().cpu(),
-            ui=ui.PreviewImage(preview_frames(frames), cls=cls),
+            ui=animated_preview(frames, cls),
         )
 
 

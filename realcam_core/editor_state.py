@@ -128,17 +128,22 @@ class EditorState:
                                       easing=self.easing, closed=self.closed, ease_per_segment=self.ease_per_segment)
 
     def intrinsics_norm(self, height: int | None = None, width: int | None = None,
-                        K: torch.Tensor | None = None) -> torch.Tensor:
+                        K: torch.Tensor | None = None, incoming: torch.Tensor | None = None) -> torch.Tensor:
         """(3, 3) normalised intrinsics of the path's camera.
 
         `fov_deg` wins (a horizontal FOV at (height, width); square pixels, and a square image when
-        no size is given), else the scene's pixel K at (height, width), else upstream's 0.5 placeholders.
+        no size is given), else the first frame's K_norm of the connected trajectory (`incoming`, so an
+        edited preset saves the same intrinsics as the preset itself), else the scene's pixel K at
+        (height, width), else upstream's 0.5 placeholders.
         """
         from .camera.intrinsics import UPSTREAM_K_NORM, K_from_fov, normalize_K
 
         if self.fov_deg is not None:
             h, w = (height, width) if height and width else (1, 1)
             return normalize_K(K_from_fov(h, w, self.fov_deg), h, w)
+        if incoming is not None:
+            require(tuple(incoming.shape[-2:]) == (3, 3), "trajectory.K_norm", "(N, 3, 3)", tuple(incoming.shape))
+            return incoming.reshape(-1, 3, 3)[0].detach().float().cpu().clone()
         if K is not None and height and width:
             return normalize_K(K.detach().float().cpu(), height, width)
         return torch.tensor(UPSTREAM_K_NORM, dtype=torch.float32)

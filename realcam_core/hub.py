@@ -36,3 +36,8 @@ def download(
             f"{what}: downloading from {where} into {target_dir} failed ({type(e).__name__}: {str(e)[:200]}); "
             "download it by hand into that folder"
         ) from None
+
+
+def hub_offline() -> bool:
+    """True when huggingface_hub will not download (HF_HUB_OFFLINE set), so a missing file is missing for good."""
+    return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on")

@@ -21,6 +21,24 @@ from workflow_api import VIRTUAL_NODES, widget_inputs  # noqa: E402
 Spec = dict
 
 
+def first_look_state() -> str:
+    """The editor template's path: a gentle 0.6 m dolly forward with a 0.15 m pan and a slight turn, which
+    stays inside the synthetic room (tests/core/test_template_paths.py renders it)."""
+    sys.path.insert(0, str(REPO))
+    import torch
+
+    from realcam_core import editor_state as es
+
+    key = es.euler_to_matrix(4.0, 0.0, 0.0)
+    end = torch.eye(4, dtype=torch.float64)
+    end[:3, :3] = key
+    end[:3, 3] = torch.tensor([0.15, 0.0, 0.6], dtype=torch.float64)
+    c2w = torch.stack([torch.eye(4, dtype=torch.float64), end])
+    state = es.state_from_keyframes([0, 15], c2w, num_frames=16)
+    state.easing = "ease_in_out"
+    return state.to_json()
+
+
 def note(nid: int, pos: tuple[int, int], text: str, size=(420, 220)) -> tuple:
     return (nid, "MarkdownNote", pos, {"text": text}, size)
 
@@ -35,19 +53,25 @@ and the static scene is rendered along the path (the preview that RealCam's nois
 * Try other presets, frame counts and amplitudes (metres / degrees).
 * `visibility` / `shaping_mask` show where the preview is trustworthy."""
 
-OFFLINE_NOTE = """### RealCam camera preview (offline)
+OFFLINE_NOTE = """### RealCam camera preview (offline): start here
+Press **Run**; the render node shows the room seen along the `zoom_in` preset. **Try** `orbit_left`, `pan_right`
+or `look_up` in the preset node, 32 frames, or an amplitude (metres or degrees; 0 = the official demo's amount).
 Needs **no download**: a synthetic room with exact metric depth (16-bit PNG, millimetres) is bundled with the
 pack and copied into `input/` by `scripts/run.sh` (`assets/synthetic_room/` otherwise).
 `RealCam Load Depth File` reads the depth without losing precision; `RealCam Scene From Depth` accepts depth
 from **any** depth node (metres, normalised or disparity)."""
 
-EDITOR_NOTE = """### RealCam Trajectory Editor (offline)
-Run the workflow once (**Queue**): the room's metric point cloud appears in the editor. Then, without re-running:
+EDITOR_NOTE = """### RealCam Trajectory Editor (offline): start here
+Needs **no download**. Press **Run**: the room's metric point cloud appears in the editor and the render node
+previews the path (a gentle dolly forward with a small pan). Then, without re-running:
 * drag a camera (keyframe frustum) to move it, **Alt**-drag to turn it, drag empty space to orbit the view;
 * **K** adds a keyframe at the current frame, **Delete** removes the selected one; numeric fields take metres,
   degrees and frame numbers; **Snap** rounds to 0.05 m / 5 deg;
 * scrub the timeline or press **Space** to play; the camera view uses the same projection as the render node.
-The preset seeds the editor until you edit; your edits are saved with the workflow and sent with API prompts.
+**Try**: drag the last camera sideways and run again; pick `orbit_left` in the preset menu and **Apply**; connect a
+RealCam Camera Preset or Load Pose File to `trajectory` to seed the path (it seeds until you edit).
+The green camera is frame 0, the photo's own camera: drags leave it in place (its fields still edit it).
+Your edits are saved with the workflow and sent with API prompts.
 `RealCam Save Pose File` writes the path as a RealEstate10K `.txt` into `output/realcam/`."""
 
 WORKFLOWS: dict[str, Spec] = {
@@ -71,15 +95,14 @@ WORKFLOWS: dict[str, Spec] = {
             (1, "LoadImage", (40, 60), {"image": "room_rgb.png", "upload": "image"}),
             (2, "RealCamLoadDepthFile", (40, 420), {"file": "room_depth.png", "metres_per_unit": 0.001}),
             (3, "RealCamSceneFromDepth", (400, 60), {"depth_encoding": "metres"}),
-            (4, "RealCamCameraPreset", (400, 420), {"preset": "orbit_left", "num_frames": 16}),
-            (5, "RealCamTrajectoryEditor", (760, 60), {}, (560, 640)),
+            (5, "RealCamTrajectoryEditor", (760, 60), {"editor_state": first_look_state()}, (600, 660)),
             (6, "RealCamPointCloudRender", (1360, 60), {"width": 512, "height": 320}),
             (7, "CreateVideo", (1720, 60), {"fps": 8.0}),
             (8, "SaveVideo", (2000, 60), {"filename_prefix": "realcam/editor_preview"}),
             (9, "RealCamSavePoseFile", (1360, 480), {"filename_prefix": "realcam/edited_path"}),
             note(10, (40, 760), EDITOR_NOTE, (560, 300)),
         ],
-        "links": [(1, 0, 3, "image"), (2, 0, 3, "depth"), (3, 0, 5, "scene"), (4, 0, 5, "trajectory"),
+        "links": [(1, 0, 3, "image"), (2, 0, 3, "depth"), (3, 0, 5, "scene"),
                   (3, 0, 6, "scene"), (5, 0, 6, "trajectory"), (6, 0, 7, "images"), (7, 0, 8, "video"),
                   (5, 0, 9, "trajectory")],
     },
@@ -468,6 +491,9 @@ def layout(spec: Spec, info: dict) -> dict:
             if ntype == "LoadImage":
                 values = [widgets["image"], "image"]
             node["widgets_values"] = values
+            models = model_entries(values)
+            if models:
+                node["properties"]["models"] = models
             for i, (otype, oname) in enumerate(zip(d["output"], d["output_name"], strict=True)):
                 node["outputs"].append({"name": oname, "type": otype, "links": [], "slot_index": i})
         nodes_out.append(node)
@@ -501,7 +527,8 @@ def layout(spec: Spec, info: dict) -> dict:
 
 # rough node heights in the classic canvas, so columns never overlap
 _ROW, _TITLE, _GAP_X, _GAP_Y = 24, 34, 70, 40
-_TALL = {"LoadImage": 330, "PreviewImage": 280, "MaskPreview": 280, "SaveVideo": 330, "PreviewAny": 160}
+_TALL = {"LoadImage": 330, "PreviewImage": 280, "MaskPreview": 280, "SaveVideo": 330, "PreviewAny": 160,
+         "RealCamPointCloudRender": 260, "RealCamLoadDepthFile": 200}
 
 
 def node_size(node: dict, info: dict) -> list[int]:
@@ -549,6 +576,29 @@ def auto_layout(nodes: list[dict], links: list[list], info: dict) -> None:
         n["order"] = i
     for n in nodes:
         del n["_col"]
+
+
+# -- the frontend's missing-model dialog (issue 13): node properties.models = [{name, url, directory}] ---------
+def model_entries(widget_values: list) -> list[dict]:
+    """The official downloads among a node's widget values, in the form the frontend's missing-model dialog reads
+    (it lists the entries whose `name` is one of the node's widget values and is not in `directory`)."""
+    sys.path.insert(0, str(REPO))
+    from realcam_core.depth.model import KNOWN_DEPTH_MODELS
+    from realcam_core.model.sources import KNOWN_CHECKPOINTS
+
+    out = []
+    for v in widget_values:
+        if not isinstance(v, str):
+            continue
+        if v in KNOWN_CHECKPOINTS:
+            repo, filename = KNOWN_CHECKPOINTS[v]
+            out.append({"name": v, "url": f"https://huggingface.co/{repo}/resolve/main/{filename}",
+                        "directory": "realcam"})
+        elif v in KNOWN_DEPTH_MODELS and KNOWN_DEPTH_MODELS[v].filename:
+            known = KNOWN_DEPTH_MODELS[v]
+            out.append({"name": v, "url": f"https://huggingface.co/{known.repo_id}/resolve/main/{known.filename}",
+                        "directory": "depthanything"})
+    return out
 
 
 def main() -> None:

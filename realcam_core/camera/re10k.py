@@ -23,6 +23,7 @@ import os
 import re
 from collections.abc import Sequence
 
+import numpy as np
 import torch
 
 from ..errors import RealCamInputError, input_error, require
@@ -266,6 +267,11 @@ def _fmt(v: float) -> str:
     return "0.0" if v == 0.0 else repr(v)  # repr: shortest text that parses back to the same double
 
 
+def _fmt32(v: float) -> str:
+    """Shortest text of a float32 value (0.8, not 0.800000011920929); parses back to the same float32."""
+    return _fmt(float(str(np.float32(v))))
+
+
 def format_re10k(
     traj: Trajectory,
     url: str = URL_PLACEHOLDER,
@@ -283,7 +289,8 @@ def format_re10k(
     for r in rows.tolist():
         ts = r[0]
         ts_txt = str(int(ts)) if float(ts).is_integer() else repr(ts)
-        out.append(" ".join([ts_txt] + [_fmt(v) for v in r[1:]]))
+        # intrinsics are float32 in a Trajectory: written at float32 precision, so equal cameras read equal
+        out.append(" ".join([ts_txt] + [_fmt32(v) for v in r[1:5]] + [_fmt(v) for v in r[5:]]))
     return "\n".join(out) + "\n"
 
 

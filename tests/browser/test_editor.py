@@ -70,3 +70,26 @@ def test_editor_under_nodes_2_renderer(server):
     assert after.keyframes[0].position[0] == pytest.approx(0.75) != before.keyframes[0].position[0]
     assert r["afterScrub"]["frame"] != r["afterX"]["frame"], "clicking the timeline moved the playhead"
     assert r["consoleErrors"] == [], r["consoleErrors"]
+
+
+def _sizes_follow(sizes: dict) -> bool:
+    return all(abs(a - b) <= 1 for s in sizes.values() for a, b in zip(s["backing"], s["wanted"], strict=True))
+
+
+def test_editor_scrub_anchor_and_zoom(server):
+    """Issue 13, problems 1-3: scrub from frame 0, frame 0 as a fixed anchor, canvases sharp after a graph zoom."""
+    run_node("editor_fixes.mjs", server, timeout=240)
+    r = json.loads((ARTIFACTS / "editor_fixes.json").read_text())
+    # 1: pressing the playhead at frame 0 and dragging scrubs; no keyframe changes its time
+    assert r["keyframesAfterScrub"] == r["keyframesBeforeScrub"]
+    assert r["frameAfterScrub"] > 3
+    # 3: the anchor is drawn in its own colour, and an orbit drag starting on it turns the view, not the camera
+    assert r["anchor"]["green"] >= 5, r["anchor"]
+    assert r["keyframesAfterOrbit"] == r["keyframesBeforeOrbit"]
+    assert abs(r["azimuthAfterOrbit"] - r["anchor"]["azimuth"]) > 5
+    # 2: one frame after a wheel zoom of the graph, backing size = displayed size x devicePixelRatio
+    for renderer in ("classic", "vue"):
+        z = r["zoom"][renderer]
+        assert z["after"]["viewport"]["wanted"] != z["before"]["viewport"]["wanted"], f"{renderer}: the zoom did nothing"
+        assert _sizes_follow(z["after"]), (renderer, z)
+    assert r["consoleErrors"] == [], r["consoleErrors"]

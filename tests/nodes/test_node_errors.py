@@ -131,7 +131,24 @@ def test_official_checkpoint_offline_names_source_and_folder(srv):
             "weight_dtype": "default"}},
         "2": {"class_type": "PreviewAny", "inputs": {"source": ["1", 0]}},
     }
-    message = srv.run_error(graph)
-    for w in ("base_checkpoint", "huggingface.co/Doubiiu/DynamiCrafter_512", "realcam"):
+    # refused when queued (issue 13: not ~23 s later, after depth and render ran)
+    with pytest.raises(PromptRefused) as refused:
+        srv.run(graph)
+    message = str(refused.value)
+    for w in ("base_checkpoint", "huggingface.co/Doubiiu/DynamiCrafter_512", "realcam", "camera_checkpoint"):
         assert w in message, f"{w!r} not in error: {message}"
     assert srv.alive()
+
+
+def test_i2v_template_without_models_is_refused_when_queued(srv):
+    import json
+    import time
+
+    from workflow_api import ui_to_api
+
+    wf = json.loads((Path(__file__).resolve().parents[2] / "workflows" / "realcam_i2v.json").read_text())
+    prompt = ui_to_api(wf, srv.object_info())
+    t0 = time.monotonic()
+    r = srv.queue(prompt)
+    assert r.status_code == 400 and time.monotonic() - t0 < 10, r.text[:2000]
+    assert "512_realcam-i2v_50k.safetensors" in r.text and "HF_HUB_OFFLINE" in r.text

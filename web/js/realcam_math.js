@@ -1133,3 +1133,23 @@ export function retimeFrames(frames, oldN, newN) {
   }
   return out;
 }
+
+/**
+ * Point cloud of a scene file (realcam_core/scene_file.py: "RCPC", u32 header length, JSON header,
+ * padding to 4 bytes, float32 depth grid, uint8 rgb grid), unprojected as decodeScenePayload does.
+ * @param {ArrayBuffer} buffer
+ */
+export function decodeSceneFile(buffer) {
+  const bytes = new Uint8Array(buffer);
+  const fail = (what) => { throw new Error(`scene file: ${what}`); };
+  if (bytes.length < 8 || String.fromCharCode(...bytes.subarray(0, 4)) !== "RCPC") fail("not a RealCam point-cloud file");
+  const hlen = new DataView(buffer).getUint32(4, true);
+  const header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + hlen)));
+  if (header.version !== 1) fail(`expected version 1, got ${header.version}`);
+  const { grid_w: gw, grid_h: gh, stride, width, height } = header;
+  const off = 8 + hlen + ((4 - ((8 + hlen) % 4)) % 4);
+  if (bytes.length !== off + 7 * gw * gh) fail("size does not match grid_w * grid_h");
+  const depth = new Float32Array(buffer, off, gw * gh);
+  const rgb = bytes.subarray(off + 4 * gw * gh, off + 7 * gw * gh);
+  return cloudFromDepth(depth, rgb, gw, gh, stride, intrinsicsFromRows(header.K), width, height);
+}

@@ -5,7 +5,8 @@
  *   DOM widget (`addDOMWidget`); nothing is drawn on the node canvas.
  * - The path lives as versioned JSON in the node's `editor_state` STRING widget (hidden here), so
  *   workflows save it and API prompts carry it; realcam_core/editor_state.py validates it.
- * - The scene's point cloud arrives once through the node's `ui` payload ("realcam_editor") and is
+ * - The scene's point cloud arrives once per run as a binary file in ComfyUI's temp folder, named in
+ *   the node's `ui` payload ("realcam_editor"; the prompt history keeps only that name), and is
  *   cached per node (memory + IndexedDB), so editing never needs a re-run.
  * - All maths (projection, splatting, interpolation, presets, validation) is in realcam_math.js,
  *   the module the node tests and the Python parity tests run; this file is DOM and events only.
@@ -13,6 +14,7 @@
  * Served at /extensions/<pack>/js/trajectory_editor.js, hence three levels up to /scripts/app.js.
  */
 import { app } from "../../../scripts/app.js";
+import { api } from "../../../scripts/api.js";
 import * as M from "./realcam_math.js";
 
 const NODE_TYPE = "RealCamTrajectoryEditor";
@@ -24,6 +26,8 @@ const SNAP_M = 0.05;
 const SNAP_DEG = 5;
 const VIEW_FOV_DEG = 60;
 const MAX_CAMERA_VIEW_WIDTH = 640;
+// most backing-store pixels across per canvas (displayed width x devicePixelRatio up to this)
+const MAX_WIDTH = { viewport: 1400, camera: 1200, timeline: 2400 };
 const IDB_INDEX = "__recent__";
 const IDB_KEEP = 12;
 const COLORS = {
@@ -34,6 +38,7 @@ const COLORS = {
   key: "#e6e6e6",
   selected: "#ff8a3d",
   current: "#3dd6ff",
+  anchor: "#5fd068",
   axisX: "#e05555",
   axisY: "#55c060",
   axisZ: "#5588ff",
@@ -41,6 +46,8 @@ const COLORS = {
 
 /** Scene payloads by node key, so rebuilt nodes (tab switches, subgraphs) keep their cloud. */
 const payloads = new Map();
+/** Decoded clouds by scene file name (content-addressed), shared by nodes showing the same scene. */
+const clouds = new Map();
 
 // ---------------------------------------------------------------------------------------------
 // Small DOM helpers
@@ -85,7 +92,7 @@ function installStyle() {
 .rc-timeline canvas{position:absolute;left:0;top:0;width:100%;height:100%;touch-action:none}
 .rc-status{color:#f08a8a;min-height:13px;white-space:nowrap;overflow:hidden;text-overflow:ellipsis}
 .rc-status.rc-info{color:#9ac}
-.rc-help{color:#888;white-space:nowrap;overflow:hidden;text-overflow:ellipsis}
+.rc-help{color:#888;white-space:normal;line-height:1.25;flex:0 0 auto}
 .rc-sep{width:1px;height:16px;background:#444;margin:0 2px}`;
   document.head.append(el("style", { id: "realcam-editor-style", textContent: css }));
 }
@@ -177,6 +184,15 @@ class TrajectoryEditor {
     this.watch = setInterval(() => this.checkExternalChange(), 400);
     this.resizeObserver = typeof ResizeObserver !== "undefined" ? new ResizeObserver(() => this.requestDraw()) : null;
     this.resizeObserver?.observe(this.element);
+    // A canvas zoom scales the widget with a CSS transform: no resize event, no ResizeObserver call.
+    // So every animation frame compares the canvases' backing size with their displayed size.
+    this.sizeRaf = 0;
+    const watchSize = () => {
+      if (this.destroyed) return;
+      if (this.element.isConnected && !this.dirty && this.canvasSizesStale()) this.drawNow();
+      this.sizeRaf = requestAnimationFrame(watchSize);
+    };
+    this.sizeRaf = requestAnimationFrame(watchSize);
     this.requestDraw();
   }
 
@@ -190,7 +206,8 @@ class TrajectoryEditor {
     // toolbar 1: path settings
     this.presetSelect = el("select", { title: "Start from a preset motion (RealCam-I2V demo presets)" },
       [el("option", { value: "", textContent: "preset…" }), ...M.PRESET_NAMES.map((n) => el("option", { value: n, textContent: n }))]);
-    this.presetAmp = numberInput("Preset amplitude: metres for zoom/pan, degrees for look/orbit/rotate (blank = upstream)", 0.1, 48);
+    this.presetAmp = numberInput("Preset amplitude: metres for zoom/pan, degrees for look/orbit/rotate " +
+      "(0 or blank = the official demo's amount, as on RealCam Camera Preset)", 0.1, 48);
     this.presetApply = el("button", { textContent: "Apply", title: "Replace the path with the preset" });
     this.interpSelect = el("select", { title: "Interpolation between keyframes" },
       M.INTERPOLATIONS.map((n) => el("option", { value: n, textContent: n })));
@@ -256,7 +273,8 @@ class TrajectoryEditor {
     this.help = el("div", {
       class: "rc-help",
       textContent: "drag: orbit · right/middle/shift-drag: pan · wheel: zoom · double-click: orbit around that point · " +
-        "drag a camera: move (Shift: forward/back, Alt: rotate) · K add · Del delete · Space play · ←/→ frame",
+        "drag a camera: move (Shift: forward/back, Alt: rotate) · the green camera is the photo's own (frame 0): " +
+        "edit it in the fields · K add · Del delete · Space play · ←/→ frame",
     });
     root.append(row1, row2, views, row3, row4, this.status, this.help);
     this.bindEvents();
@@ -317,8 +335,10 @@ class TrajectoryEditor {
   }
 
   destroy() {
+    this.destroyed = true;
     clearInterval(this.watch);
     cancelAnimationFrame(this.raf);
+    cancelAnimationFrame(this.sizeRaf);
     this.playing = false;
     this.resizeObserver?.disconnect();
   }
@@ -490,7 +510,7 @@ class TrajectoryEditor {
       this.showStatus("choose a preset first");
       return;
     }
-    const amp = this.presetAmp.value === "" ? null : Number(this.presetAmp.value);
+    const amp = this.presetAmp.value === "" || Number(this.presetAmp.value) === 0 ? null : Number(this.presetAmp.value);
     const { keyframes, interpolation } = M.presetKeyframes(name, this.state.num_frames, amp);
     this.edit((s) => {
       s.keyframes = keyframes.map((k) => ({ frame: k.frame, position: k.position.slice(), rotation: k.rotation.slice() }));
@@ -510,10 +530,11 @@ class TrajectoryEditor {
   /** The node ran: take its scene cloud and (maybe) the incoming trajectory. */
   setPayload(payload) {
     if (!payload) return;
-    if (payload.scene) {
+    if (payload.cloud || payload.scene) {
       try {
-        this.cloud = M.decodeScenePayload(payload.scene);
-        this.sceneInfo = { width: payload.scene.width, height: payload.scene.height, K: this.cloud.K };
+        // payload.scene: the inline JSON of older runs still in a saved history
+        this.cloud = payload.cloud ?? M.decodeScenePayload(payload.scene);
+        this.sceneInfo = { width: this.cloud.width, height: this.cloud.height, K: this.cloud.K };
         this.groundY = estimateGround(this.cloud);
         if (!this.viewFramed) this.frameAll();
       } catch (e) {
@@ -540,6 +561,7 @@ class TrajectoryEditor {
       && seeded.num_frames === this.state.num_frames && seeded.interpolation === this.state.interpolation;
     if (same && !userAsked) return;
     seeded.source = { preset: null, seeded_from_input: true, edited: Boolean(userAsked) };
+    this.presetSelect.value = "";  // the path is no longer the preset the menu named
     this.pushUndo();
     this.setState(M.validateEditorState(seeded));
     this.showStatus(userAsked ? "path replaced by the connected trajectory (Undo restores yours)"
@@ -584,12 +606,27 @@ class TrajectoryEditor {
     return [(e.clientX - r.left) * sx, (e.clientY - r.top) * sy];
   }
 
-  /** Index of the keyframe whose camera is under the pointer (centre or frustum), or -1. */
-  pickKeyframe(x, y) {
+  /** Keyframe i is the anchor: frame 0, the photo's own camera. Drags never move it (the fields do). */
+  isAnchor(i) {
+    return i === 0 && this.state.keyframes[0]?.frame === 0;
+  }
+
+  /** Viewport pixel (backing-store units) of keyframe i's camera centre, or null when behind the view. */
+  keyframeScreenPos(i) {
+    const { K, w2c } = this.viewportCamera(this.viewport.width, this.viewport.height);
+    return M.projectPoint(this.state.keyframes[i].position, w2c, K, 0.05);
+  }
+
+  /**
+   * Index of the keyframe whose camera is under the pointer (centre or frustum), or -1. The anchor
+   * (frame 0) is only reported with {anchor: true}: a drag that starts on it orbits the view.
+   */
+  pickKeyframe(x, y, { anchor = false } = {}) {
     const { K, w2c } = this.viewportCamera(this.viewport.width, this.viewport.height);
     const cam = this.cameraModel();
-    let best = -1, bestD = 14;
+    let best = -1, bestD = 14 * this.pxRatio("viewport");
     this.state.keyframes.forEach((k, i) => {
+      if (!anchor && this.isAnchor(i)) return;
       const m = M.keyframeToC2w(k);
       const size = this.frustumSize();
       const corners = [[cam.width / 2, cam.height / 2], [0, 0], [cam.width, 0], [cam.width, cam.height], [0, cam.height]];
@@ -639,6 +676,10 @@ class TrajectoryEditor {
     this.element.focus({ preventScroll: true });
     const [x, y] = this.eventPos(e, this.viewport);
     const hit = e.button === 0 ? this.pickKeyframe(x, y) : -1;
+    if (hit < 0 && e.button === 0 && this.pickKeyframe(x, y, { anchor: true }) === 0) {
+      this.showStatus("the green camera is frame 0, the photo's own camera: it stays put when you drag " +
+        "(change it in the x/y/z/yaw fields of key 1 if you mean to)", true);
+    }
     let kind;
     if (hit >= 0) {
       this.selected = hit;
@@ -757,20 +798,23 @@ class TrajectoryEditor {
 
   timelineFrameAt(x) {
     const n = this.state.num_frames;
-    const pad = 10, w = this.timeline.width - 2 * pad;
+    const pad = 10 * this.pxRatio("timeline"), w = this.timeline.width - 2 * pad;
     return Math.max(0, Math.min(n - 1, Math.round(((x - pad) / Math.max(1, w)) * Math.max(1, n - 1))));
   }
 
   timelineX(f) {
     const n = this.state.num_frames;
-    const pad = 10, w = this.timeline.width - 2 * pad;
+    const pad = 10 * this.pxRatio("timeline"), w = this.timeline.width - 2 * pad;
     return pad + (n > 1 ? (f / (n - 1)) * w : w / 2);
   }
 
   onTimelineDown(e) {
     this.element.focus({ preventScroll: true });
     const [x, y] = this.eventPos(e, this.timeline);
-    const hit = this.state.keyframes.findIndex((k) => Math.abs(this.timelineX(k.frame) - x) < 7 && y > 6);
+    // the ruler strip (labels) always scrubs; a keyframe diamond retimes it, except the anchor at frame 0
+    const r = this.pxRatio("timeline");
+    const hit = y > 12 * r ? this.state.keyframes.findIndex((k, i) => !this.isAnchor(i)
+      && Math.abs(this.timelineX(k.frame) - x) < 7 * r) : -1;
     this.timeline.setPointerCapture(e.pointerId);
     if (hit >= 0) {
       this.selected = hit;
@@ -911,20 +955,47 @@ class TrajectoryEditor {
 
   // ---- drawing -------------------------------------------------------------------------------
 
-  fitCanvas(canvas, maxWidth = 1600) {
+  /**
+   * Backing-store size of a canvas: its displayed size (after the graph's zoom) times devicePixelRatio,
+   * capped at maxWidth pixels across (the point splat's cost grows with the pixel count).
+   */
+  canvasTarget(canvas, maxWidth) {
     const r = canvas.getBoundingClientRect();
-    const scale = Math.min(1, maxWidth / Math.max(1, r.width));
-    const w = Math.max(16, Math.round(r.width * scale)), h = Math.max(16, Math.round(r.height * scale));
+    const dpr = window.devicePixelRatio || 1;
+    const scale = Math.min(dpr, maxWidth / Math.max(1, r.width));
+    return [Math.max(16, Math.round(r.width * scale)), Math.max(16, Math.round(r.height * scale)), r.width];
+  }
+
+  fitCanvas(canvas, maxWidth) {
+    const [w, h, cssWidth] = this.canvasTarget(canvas, maxWidth);
     if (canvas.width !== w || canvas.height !== h) {
       canvas.width = w;
       canvas.height = h;
     }
+    this.ratios = this.ratios ?? {};
+    this.ratios[canvas === this.viewport ? "viewport" : canvas === this.camera ? "camera" : "timeline"] =
+      w / Math.max(1, cssWidth);
     return [w, h];
+  }
+
+  /** Backing pixels per CSS pixel of a canvas at its last draw (line widths and hit radii scale by it). */
+  pxRatio(name) {
+    return this.ratios?.[name] ?? 1;
+  }
+
+  canvasSizesStale() {
+    for (const [canvas, max] of [[this.viewport, MAX_WIDTH.viewport], [this.camera, MAX_WIDTH.camera],
+      [this.timeline, MAX_WIDTH.timeline]]) {
+      const [w, h] = this.canvasTarget(canvas, max);
+      if (canvas.width !== w || canvas.height !== h) return true;
+    }
+    return false;
   }
 
   drawViewport() {
     const canvas = this.viewport;
-    const [W, H] = this.fitCanvas(canvas, 900);
+    const [W, H] = this.fitCanvas(canvas, MAX_WIDTH.viewport);
+    const px = this.pxRatio("viewport");
     const ctx = canvas.getContext("2d");
     const { K, c2w, w2c } = this.viewportCamera(W, H);
     const t0 = performance.now();
@@ -941,7 +1012,7 @@ class TrajectoryEditor {
     this.drawGrid(ctx, w2c, K, 1);
     this.drawAxes(ctx, w2c, K);
     // path
-    ctx.lineWidth = 2;
+    ctx.lineWidth = 2 * px;
     ctx.strokeStyle = COLORS.path;
     for (let i = 0; i + 1 < this.path.length; i++) {
       this.line(ctx, M.translationOf(this.path[i]), M.translationOf(this.path[i + 1]), w2c, K);
@@ -949,30 +1020,49 @@ class TrajectoryEditor {
     ctx.fillStyle = COLORS.path;
     for (const m of this.path) {
       const uv = M.projectPoint(M.translationOf(m), w2c, K, 0.05);
-      if (uv) ctx.fillRect(uv[0] - 1.5, uv[1] - 1.5, 3, 3);
+      if (uv) ctx.fillRect(uv[0] - 1.5 * px, uv[1] - 1.5 * px, 3 * px, 3 * px);
     }
     // cameras: keyframes, then the current frame
     const cam = this.cameraModel();
     const size = this.frustumSize();
     this.state.keyframes.forEach((k, i) => {
-      ctx.strokeStyle = i === this.selected ? COLORS.selected : COLORS.key;
-      ctx.lineWidth = i === this.selected ? 2 : 1.2;
+      const anchor = this.isAnchor(i);
+      ctx.strokeStyle = anchor ? COLORS.anchor : i === this.selected ? COLORS.selected : COLORS.key;
+      ctx.lineWidth = (i === this.selected || anchor ? 2 : 1.2) * px;
       for (const [a, b] of M.frustumSegments(M.keyframeToC2w(k), cam.K, cam.width, cam.height, size)) this.line(ctx, a, b, w2c, K);
+      if (anchor) this.drawAnchorMark(ctx, k, w2c, K, px);
     });
     ctx.strokeStyle = COLORS.current;
-    ctx.lineWidth = 1.5;
+    ctx.lineWidth = 1.5 * px;
     for (const [a, b] of M.frustumSegments(this.path[this.frame], cam.K, cam.width, cam.height, size * 0.8)) this.line(ctx, a, b, w2c, K);
     // pivot
     const piv = M.projectPoint(this.view.target, w2c, K, 0.05);
     if (piv) {
       ctx.strokeStyle = "rgba(255,255,255,0.6)";
-      ctx.lineWidth = 1;
+      ctx.lineWidth = px;
       ctx.beginPath();
-      ctx.arc(piv[0], piv[1], 4, 0, 2 * Math.PI);
+      ctx.arc(piv[0], piv[1], 4 * px, 0, 2 * Math.PI);
       ctx.stroke();
     }
     const n = this.cloud ? `${this.cloud.count.toLocaleString()} points` : "no scene yet: run the workflow once to load the point cloud";
     this.viewportLabel.textContent = `3D view · ${n} · grid 1 m`;
+  }
+
+  /** Frame 0's camera: a filled green marker and a label, so it reads as the fixed photo camera. */
+  drawAnchorMark(ctx, k, w2c, K, px) {
+    const uv = M.projectPoint(k.position, w2c, K, 0.05);
+    if (!uv) return;
+    const r = 5 * px;
+    ctx.fillStyle = COLORS.anchor;
+    ctx.beginPath();
+    ctx.moveTo(uv[0], uv[1] - r);
+    ctx.lineTo(uv[0] + r, uv[1]);
+    ctx.lineTo(uv[0], uv[1] + r);
+    ctx.lineTo(uv[0] - r, uv[1]);
+    ctx.closePath();
+    ctx.fill();
+    ctx.font = `${Math.round(10 * px)}px system-ui,sans-serif`;
+    ctx.fillText("photo · frame 0", uv[0] + r + 3 * px, uv[1] - r);
   }
 
   line(ctx, a, b, w2c, K) {
@@ -1011,7 +1101,7 @@ class TrajectoryEditor {
 
   drawCamera() {
     const canvas = this.camera;
-    const [CW, CH] = this.fitCanvas(canvas, 900);
+    const [CW, CH] = this.fitCanvas(canvas, MAX_WIDTH.camera);
     const ctx = canvas.getContext("2d");
     ctx.fillStyle = "#0c0c0e";
     ctx.fillRect(0, 0, CW, CH);
@@ -1044,39 +1134,52 @@ class TrajectoryEditor {
 
   drawTimeline() {
     const canvas = this.timeline;
-    const [W, H] = this.fitCanvas(canvas, 2000);
+    const [W, H] = this.fitCanvas(canvas, MAX_WIDTH.timeline);
+    const px = this.pxRatio("timeline");
     const ctx = canvas.getContext("2d");
     ctx.clearRect(0, 0, W, H);
     const n = this.state.num_frames;
-    const y = H / 2 + 4;
+    const y = H / 2 + 4 * px;
     ctx.strokeStyle = "#555";
-    ctx.lineWidth = 1;
+    ctx.lineWidth = px;
     ctx.beginPath();
     ctx.moveTo(this.timelineX(0), y);
     ctx.lineTo(this.timelineX(n - 1), y);
     ctx.stroke();
-    const every = Math.max(1, Math.ceil(n / Math.max(1, W / 8)));
+    const every = Math.max(1, Math.ceil(n / Math.max(1, W / (8 * px))));
     ctx.fillStyle = "#777";
-    ctx.font = "9px system-ui,sans-serif";
+    ctx.font = `${Math.round(9 * px)}px system-ui,sans-serif`;
+    const labels = [];
     for (let f = 0; f < n; f += every) {
       const x = this.timelineX(f);
-      ctx.fillRect(x, y - 3, 1, 6);
-      if (f % (every * 5) === 0) ctx.fillText(String(f), x + 2, 10);
+      ctx.fillRect(x, y - 3 * px, px, 6 * px);
+      if (f % (every * 5) === 0) labels.push(f);
+    }
+    if (labels[labels.length - 1] !== n - 1) labels.push(n - 1);  // the last frame is always labelled
+    let right = -Infinity;
+    for (const f of labels) {
+      const text = String(f);
+      const tw = ctx.measureText(text).width;
+      // keep every label inside the canvas (the last one ends at the right edge) and apart
+      const tx = Math.min(this.timelineX(f) + 2 * px, W - tw - px);
+      if (tx < right + 3 * px && f !== n - 1) continue;
+      ctx.fillText(text, tx, 10 * px);
+      right = tx + tw;
     }
     this.state.keyframes.forEach((k, i) => {
       const x = this.timelineX(k.frame);
-      ctx.fillStyle = i === this.selected ? COLORS.selected : COLORS.key;
+      ctx.fillStyle = this.isAnchor(i) ? COLORS.anchor : i === this.selected ? COLORS.selected : COLORS.key;
       ctx.beginPath();
-      ctx.moveTo(x, y - 7);
-      ctx.lineTo(x + 6, y);
-      ctx.lineTo(x, y + 7);
-      ctx.lineTo(x - 6, y);
+      ctx.moveTo(x, y - 7 * px);
+      ctx.lineTo(x + 6 * px, y);
+      ctx.lineTo(x, y + 7 * px);
+      ctx.lineTo(x - 6 * px, y);
       ctx.closePath();
       ctx.fill();
     });
     const x = this.timelineX(this.frame);
     ctx.strokeStyle = COLORS.current;
-    ctx.lineWidth = 2;
+    ctx.lineWidth = 2 * px;
     ctx.beginPath();
     ctx.moveTo(x, 2);
     ctx.lineTo(x, H - 2);
@@ -1142,21 +1245,54 @@ function payloadOf(message) {
   return typeof raw === "string" ? JSON.parse(raw) : raw;
 }
 
+/** The scene file's bytes: from this node's IndexedDB entry if it is the same file, else from /view. */
+async function sceneFileBytes(key, ref) {
+  const stored = await idb.get(key);
+  if (stored?.scene_file?.filename === ref.filename && stored.buffer instanceof ArrayBuffer) return stored.buffer;
+  const q = new URLSearchParams({ filename: ref.filename, subfolder: ref.subfolder ?? "", type: ref.type ?? "temp" });
+  const resp = await api.fetchApi(`/view?${q}`);
+  if (!resp.ok) throw new Error(`scene file ${ref.filename}: HTTP ${resp.status}; run the workflow again`);
+  const buffer = await resp.arrayBuffer();
+  idb.put(key, { scene_file: ref, buffer });
+  return buffer;
+}
+
+/** Give the editor a node payload, with its scene file fetched and decoded (once per file name). */
+async function applyPayload(node, payload) {
+  const editor = node.realcamEditor;
+  if (!editor || !payload) return;
+  const ref = payload.scene_file;
+  let cloud = null;
+  if (ref?.filename) {
+    try {
+      cloud = clouds.get(ref.filename) ?? M.decodeSceneFile(await sceneFileBytes(nodeKey(node), ref));
+      clouds.set(ref.filename, cloud);
+    } catch (e) {
+      editor.showStatus(`could not load the scene's point cloud: ${e.message}`);
+    }
+  }
+  if (node.realcamEditor === editor) editor.setPayload({ ...payload, cloud });
+}
+
 function restorePayload(node) {
   const editor = node.realcamEditor;
   if (!editor) return;
   const key = nodeKey(node);
   const mem = payloads.get(key) ?? payloadOf(app.nodeOutputs?.[String(node.id)]);
   if (mem) {
-    editor.setPayload(mem);
+    applyPayload(node, mem);
     return;
   }
   idb.get(key).then((stored) => {
-    if (stored && node.realcamEditor === editor && !editor.cloud) {
-      payloads.set(key, stored);
-      editor.setPayload({ ...stored, input_state: null });
+    if (!stored || node.realcamEditor !== editor || editor.cloud) return;
+    if (stored.scene_file && stored.buffer instanceof ArrayBuffer) {
+      const cloud = M.decodeSceneFile(stored.buffer);
+      clouds.set(stored.scene_file.filename, cloud);
+      editor.setPayload({ cloud, input_state: null });
+    } else if (stored.scene) {
+      editor.setPayload({ scene: stored.scene, input_state: null });
     }
-  });
+  }).catch((e) => console.warn("[RealCam] could not restore the editor's point cloud", e));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1173,10 +1309,8 @@ app.registerExtension({
       try {
         const payload = payloadOf(message);
         if (payload) {
-          const key = nodeKey(this);
-          payloads.set(key, payload);
-          if (payload.scene) idb.put(key, { scene: payload.scene });
-          this.realcamEditor?.setPayload(payload);
+          payloads.set(nodeKey(this), payload);
+          applyPayload(this, payload);
         }
       } catch (e) {
         console.warn("[RealCam] could not read the editor payload", e);
