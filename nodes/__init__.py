@@ -35,3 +35,11 @@ class RealCamExtension(ComfyExtension):
 
 async def comfy_entrypoint() -> RealCamExtension:
     return RealCamExtension()
+
+
+# --- hardening (issue 11): upload route under the path policy, node-boundary validation of every input
+from .upload import register_routes  # noqa: E402
+from .validation import install_validation  # noqa: E402
+
+register_routes()
+install_validation(NODE_CLASSES)

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import os
-
-import folder_paths
 from comfy_api.latest import io
 
 from ..realcam_core.camera import presets as core_presets
 from ..realcam_core.camera import re10k as core_re10k
 from ..realcam_core.errors import RealCamInputError
+from ..realcam_core.paths import check_name
 from ..realcam_core.wan import FRAME_CHOICES, frames_for
 from .common import CATEGORY, TrajectoryType, input_file, list_input_files
+from .file_policy import write_output
 
 POSE_SUFFIXES = (".txt",)
 
@@ -102,12 +101,10 @@ class RealCamSavePoseFile(io.ComfyNode):
 
     @classmethod
     def execute(cls, trajectory, filename_prefix: str) -> io.NodeOutput:
-        out_dir = folder_paths.get_output_directory()
-        full_dir, filename, counter, subfolder, _ = folder_paths.get_save_image_path(filename_prefix, out_dir)
-        name = f"{filename}_{counter:05}_.txt"
+        # path policy: a new file under output/, no link followed, nothing overwritten (file_policy.py)
+        check_name(filename_prefix, "filename_prefix", "ComfyUI's output folder")
         text = core_re10k.format_re10k(trajectory)
-        with open(os.path.join(full_dir, name), "w", encoding="utf-8") as f:
-            f.write(text)
+        _path, subfolder, name = write_output(filename_prefix + ".txt", text.encode("utf-8"), "filename_prefix")
         saved = {"filename": name, "subfolder": subfolder, "type": "output"}
         return io.NodeOutput(text, ui={"text": (f"{subfolder}/{name}".lstrip("/"),), "pose_files": [saved]})
 

@@ -11,8 +11,6 @@ import comfy.utils
 import folder_paths
 from comfy_api.latest import io
 
-from ..realcam_core.errors import RealCamInputError
-
 CATEGORY = "RealCam"
 
 # Socket types of this pack (DESIGN §3). CAMERACTRL_POSES is AnimateDiff-Evolved's type name, so
@@ -41,18 +39,12 @@ def model_dirs(folder: str) -> list[str]:
 
 
 def input_file(name: str, what: str, suffixes: tuple[str, ...]) -> Path:
-    """Resolve `name` inside ComfyUI's input folder; refuse anything that escapes it."""
-    root = Path(folder_paths.get_input_directory()).resolve()
-    if not name:
-        raise RealCamInputError(f"{what}: expected a file name from the input folder {root}, got nothing")
-    path = Path(folder_paths.get_annotated_filepath(name)).resolve()
-    if path != root and root not in path.parents:
-        raise RealCamInputError(f"{what}: {name!r} is outside ComfyUI's input folder {root}; put the file there")
-    if path.suffix.lower() not in suffixes:
-        raise RealCamInputError(f"{what}: expected a {'/'.join(suffixes)} file, got {name!r}")
-    if not path.is_file():
-        raise RealCamInputError(f"{what}: {name!r} not found in ComfyUI's input folder {root}")
-    return path
+    """Resolve `name` inside ComfyUI's input folder (path policy: no escape, no link leaving it)."""
+    from .file_policy import read_input
+
+    if isinstance(name, str) and name.endswith(" [input]"):  # the frontend's annotated names
+        name = name[: -len(" [input]")]
+    return read_input(name, what, suffixes)
 
 
 def list_input_files(suffixes: tuple[str, ...]) -> list[str]:

@@ -8,6 +8,7 @@ from comfy_api.latest import io, ui
 from ..realcam_core import depth as core_depth
 from ..realcam_core import scene as core_scene
 from ..realcam_core.errors import RealCamInputError
+from ..realcam_core.paths import check_name
 from .common import (
     CATEGORY,
     DEPTH_FOLDER,
@@ -19,6 +20,7 @@ from .common import (
     progress,
     torch_device,
 )
+from .file_policy import check_model_path
 
 DEPTH_FILE_SUFFIXES = (".png", ".npy", ".tif", ".tiff")
 
@@ -49,7 +51,10 @@ class RealCamLoadDepthModel(io.ComfyNode):
 
     @classmethod
     def execute(cls, model: str, max_depth: str, precision: str) -> io.NodeOutput:
+        # path policy: a relative name inside the model folders; links and -hf files must stay inside them
+        check_name(model, "model", f"models/{DEPTH_FOLDER}")
         path = core_depth.resolve_depth_model(model_dirs(DEPTH_FOLDER), model, allow_download=True)
+        check_model_path(path, [DEPTH_FOLDER], "model")
         md = None if max_depth == "auto" else int(max_depth.split()[0])
         dtype = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}[precision]
         loaded = core_depth.load_depth_model(path, max_depth=md, dtype=dtype, device=torch_device())
@@ -118,6 +123,7 @@ class RealCamSceneFromDepth(io.ComfyNode):
 
     @classmethod
     def execute(cls, image, depth, depth_encoding, max_depth, min_depth, fov_deg) -> io.NodeOutput:
+        image = image[..., :3]  # RGBA: drop alpha, as core nodes do
         d = depth[0] if depth.ndim == 3 else depth[0, ..., 0]
         metres = core_scene.decode_depth(d, depth_encoding, max_depth=max_depth, min_depth=min_depth)
         scene = core_scene.scene_from_depth(image[0], metres, fov_deg=fov_deg or None, source=f"external:{depth_encoding}")
@@ -133,7 +139,9 @@ class RealCamLoadDepthFile(io.ComfyNode):
             display_name="RealCam Load Depth File",
             category=CATEGORY,
             description="Loads a depth map from the input folder without losing precision: 16-bit PNG/TIFF "
-                        "(millimetres by default) or .npy (metres). Output is metres as a MASK.",
+                        "(millimetres by default), 32-bit float TIFF or float .npy (metres). The encoding is "
+                        "detected; 8-bit and colour images are refused (they cannot hold metres). Output is "
+                        "metres as a MASK.",
             inputs=[
                 io.Combo.Input("file", options=list_input_files(DEPTH_FILE_SUFFIXES), upload=io.UploadType.image,
                                tooltip="Depth file in ComfyUI's input folder."),

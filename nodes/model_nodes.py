@@ -24,10 +24,12 @@ from ..realcam_core.errors import RealCamInputError, require
 from ..realcam_core.hub import hub_offline, hub_url
 from ..realcam_core.model import CameraCondition, classify_checkpoint, infer_config, merge_checkpoints, read_state_dict
 from ..realcam_core.model.sources import KNOWN_CHECKPOINTS, download_checkpoint
+from ..realcam_core.paths import check_name
 from ..realcam_core.types import Trajectory
 from . import realcam_model as rm
 from .base_parts import clip_from, clip_vision_from, vae_from
 from .common import CATEGORY, REALCAM_FOLDER, TrajectoryType
+from .file_policy import check_model_path
 
 log = logging.getLogger("RealCam")
 CKPT_SUFFIXES = (".safetensors", ".ckpt", ".pt", ".pth")
@@ -51,16 +53,22 @@ def list_checkpoints() -> list[str]:
 
 
 def resolve_checkpoint(name: str, what: str) -> str:
-    """Path of `name`; an official file that is missing is downloaded into models/realcam (clear error offline)."""
-    for folder in (REALCAM_FOLDER, "checkpoints"):
+    """Path of `name`; an official file that is missing is downloaded into models/realcam (clear error offline).
+
+    Path policy (file_policy.py): a relative name, and the file (links followed) inside the model folders.
+    """
+    folders = (REALCAM_FOLDER, "checkpoints")
+    check_name(name, what, f"models/{REALCAM_FOLDER} or models/checkpoints")
+    for folder in folders:
         try:
             path = folder_paths.get_full_path(folder, name)
         except Exception:
             path = None
-        if path and os.path.isfile(path):
-            return path
+        if path and (os.path.isfile(path) or os.path.islink(path)):
+            return str(check_model_path(path, folders, what))
     if name in KNOWN_CHECKPOINTS:
-        return download_checkpoint(name, folder_paths.get_folder_paths(REALCAM_FOLDER)[0], what)
+        path = download_checkpoint(name, folder_paths.get_folder_paths(REALCAM_FOLDER)[0], what)
+        return str(check_model_path(path, folders, what))
     raise RealCamInputError(f"{what}: {name!r} not found in models/{REALCAM_FOLDER} or models/checkpoints")
 
 
@@ -353,6 +361,19 @@ def paste_kept(samples: torch.Tensor, latent: torch.Tensor, noise_mask: torch.Te
     return torch.where(keep, latent.to(samples), samples)
 
 
+def check_preview(preview_frames, samples: torch.Tensor, frames: int) -> None:
+    """The preview must match the video latent (frames, 8x its size) before the mask is looked at."""
+    require(torch.is_tensor(preview_frames) and preview_frames.ndim == 4, "preview_frames",
+            "an IMAGE batch (frames, H, W, 3)", getattr(preview_frames, "shape", type(preview_frames).__name__))
+    h, w = int(samples.shape[-2]) * 8, int(samples.shape[-1]) * 8
+    require(preview_frames.shape[0] == frames, "preview_frames",
+            f"{frames} frames (the latent's length, one preview frame per video frame)",
+            f"{preview_frames.shape[0]} frames")
+    require(tuple(preview_frames.shape[1:3]) == (h, w), "preview_frames",
+            f"{w}x{h} pixels (the latent's size x 8; render the preview at the video size)",
+            f"{preview_frames.shape[2]}x{preview_frames.shape[1]}")
+
+
 class RealCamSampler(io.ComfyNode):
     @classmethod
     def define_schema(cls) -> io.Schema:
@@ -413,6 +434,7 @@ class RealCamSampler(io.ComfyNode):
                     "noise_shaping", "preview_frames, shaping_mask and vae together (or turn noise_shaping off)")
             from .shaping import ShapingSpec, apply_noise_shaping
 
+            check_preview(preview_frames, latent["samples"], int(frames))
             preview = vae.encode(preview_frames[..., :3])
             spec = ShapingSpec(preview=preview, mask=shaping_mask,
                                window=core_shaping.ShapingWindow(window_start, window_end, window_units),

@@ -13,6 +13,18 @@ from ..realcam_core.wan import FRAME_CHOICES, frames_for
 from .common import CATEGORY, CameraCtrlPosesType, TrajectoryType
 
 
+def thin_keyframes(times: list[float], keys, cap: int):
+    """At most `cap` evenly spread keyframes (first and last kept): long tracked paths (10,000+ poses)
+    are resampled to a video's frame count anyway, so a dense path loses nothing visible."""
+    n = len(times)
+    if n <= cap:
+        return times, keys
+    import torch
+
+    idx = torch.linspace(0, n - 1, cap).round().long().unique()
+    return [times[i] for i in idx.tolist()], keys[idx]
+
+
 class RealCamSE3Interpolate(io.ComfyNode):
     @classmethod
     def define_schema(cls) -> io.Schema:
@@ -52,6 +64,7 @@ class RealCamSE3Interpolate(io.ComfyNode):
             times, keys = list(trajectory.key_times), trajectory.key_c2w
         else:
             times, keys = [float(i) for i in range(trajectory.num_frames)], trajectory.c2w
+        times, keys = thin_keyframes(times, keys, core_interp.MAX_FRAMES * 4)
         # keyframe times are stretched over the new length: the path keeps its shape and timing ratios
         span = max(times[-1], 1e-9) if len(times) > 1 else 1.0
         norm = [t / span for t in times]

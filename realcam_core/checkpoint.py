@@ -36,7 +36,15 @@ def check_safetensors(path: str, what: str) -> None:
             raise RealCamInputError(f"{what} {path}: corrupt safetensors header; {_HINT}") from None
     if not isinstance(header, dict):
         raise RealCamInputError(f"{what} {path}: corrupt safetensors header; {_HINT}")
-    ends = [v.get("data_offsets", [0, 0])[1] for k, v in header.items() if k != "__metadata__" and isinstance(v, dict)]
+    entries = {k: v for k, v in header.items() if k != "__metadata__"}
+    if not entries:
+        raise RealCamInputError(f"{what} {path}: expected tensors, the safetensors file holds none (empty data)")
+    for k, v in entries.items():
+        offs = v.get("data_offsets") if isinstance(v, dict) else None
+        if not (isinstance(offs, list) and len(offs) == 2 and all(isinstance(o, int) and o >= 0 for o in offs)
+                and offs[0] <= offs[1]):
+            raise RealCamInputError(f"{what} {path}: corrupt safetensors header (tensor {str(k)[:80]!r}); {_HINT}")
+    ends = [v["data_offsets"][1] for v in entries.values()]
     need = 8 + n + (max(ends) if ends else 0)
     if need > size:
         raise RealCamInputError(f"{what} {path}: truncated ({size} of {need} bytes; an interrupted download?); {_HINT}")

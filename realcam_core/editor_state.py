@@ -221,6 +221,9 @@ def parse_editor_state(text: str | dict) -> EditorState:
             data = json.loads(text, parse_constant=_reject_constant)
         except json.JSONDecodeError as e:
             raise input_error(ROOT, "valid JSON", f"invalid JSON at line {e.lineno} column {e.colno}: {e.msg}") from None
+        except RecursionError:
+            raise input_error(ROOT, "JSON nested a few levels deep (the editor's schema)",
+                              "JSON nested too deeply to read") from None
     return _validate(data)
 
 

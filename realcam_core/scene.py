@@ -74,25 +74,83 @@ def depth_preview(depth: torch.Tensor) -> torch.Tensor:
     return rgb.float()
 
 
-def read_depth_file(path: Path, metres_per_unit: float = 0.001) -> torch.Tensor:
-    """Read a depth map without precision loss: 16-bit PNG/TIFF (integers x metres_per_unit) or .npy (metres)."""
+ACCEPTED_DEPTH_FILES = (
+    "16-bit greyscale PNG/TIFF (integers x metres_per_unit, e.g. millimetres)",
+    "32-bit integer PNG/TIFF (integers x metres_per_unit)",
+    "32-bit float TIFF (metres)",
+    "float .npy (metres, shape (H, W), (H, W, 1) or (1, H, W))",
+)
+MAX_DEPTH_PIXELS = 64_000_000  # 8000 x 8000; a bigger "depth map" is a decompression bomb, not a scene
+
+
+def _accepted(name: str) -> str:
+    return (f"file: {name} cannot hold metres; accepted encodings: {'; '.join(ACCEPTED_DEPTH_FILES)}. "
+            "An 8-bit or colour depth picture (normalised or disparity) goes through LoadImage and "
+            "RealCam Scene From Depth with its depth_encoding")
+
+
+def _squeeze_depth(arr: np.ndarray, name: str) -> np.ndarray:
+    """(H, W), (H, W, 1) or (1, H, W) -> (H, W); 1x1 maps stay 2-D."""
+    if arr.ndim == 3 and arr.shape[-1] == 1:
+        arr = arr[..., 0]
+    elif arr.ndim == 3 and arr.shape[0] == 1:
+        arr = arr[0]
+    if arr.ndim != 2:
+        raise RealCamInputError(f"file: {name}: expected a single-channel depth map (H, W), got shape {arr.shape}")
+    return arr
+
+
+def describe_depth_encoding(path: Path) -> str:
+    """What a depth file holds, e.g. 'PNG mode I;16' or 'npy float32 (480, 640)' (for messages and UI)."""
     path = Path(path)
+    if path.suffix.lower() == ".npy":
+        arr = np.load(path, mmap_mode="r", allow_pickle=False)
+        return f"npy {arr.dtype} {tuple(arr.shape)}"
+    from PIL import Image
+
+    with Image.open(path) as im:
+        return f"{im.format} mode {im.mode} {im.size[0]}x{im.size[1]}"
+
+
+def read_depth_file(path: Path, metres_per_unit: float = 0.001) -> torch.Tensor:
+    """Depth in metres from a file whose encoding is detected, never guessed (see ACCEPTED_DEPTH_FILES)."""
+    path = Path(path)
+    name = path.name
+    require(isinstance(metres_per_unit, (int, float)) and np.isfinite(metres_per_unit) and metres_per_unit > 0,
+            "metres_per_unit", "a finite number above 0 (0.001 = millimetres)", metres_per_unit)
     if path.suffix.lower() == ".npy":
         try:
             arr = np.load(path, allow_pickle=False)
-        except ValueError as exc:
-            raise RealCamInputError(f"file: {path.name} is not a plain numeric .npy array ({exc})") from None
-        arr = np.asarray(arr, dtype=np.float32).squeeze()
+        except (ValueError, OSError, EOFError) as exc:
+            raise RealCamInputError(f"file: {name} is not a plain numeric .npy array ({str(exc)[:160]})") from None
+        if not isinstance(arr, np.ndarray) or arr.dtype.kind != "f":
+            kind = getattr(arr, "dtype", type(arr).__name__)
+            raise RealCamInputError(f"file: {name} holds {kind} values; expected float metres. " + _accepted(name))
+        if arr.size > MAX_DEPTH_PIXELS:
+            raise RealCamInputError(f"file: {name} has {arr.size} values; expected at most {MAX_DEPTH_PIXELS}")
+        arr = _squeeze_depth(arr, name).astype(np.float32)
     else:
         from PIL import Image
 
         try:
             with Image.open(path) as im:
-                arr = np.array(im)
-        except OSError as exc:
-            raise RealCamInputError(f"file: {path.name} could not be read as an image ({exc})") from None
-        if arr.ndim == 3:
-            arr = arr[..., 0]
-        arr = arr.astype(np.float32) * metres_per_unit
-    require(arr.ndim == 2, "file", "a single-channel depth map", f"shape {arr.shape}")
+                w, h = im.size
+                if w * h > MAX_DEPTH_PIXELS:
+                    raise RealCamInputError(
+                        f"file: {name} is {w}x{h} pixels; expected at most {MAX_DEPTH_PIXELS // 1_000_000} "
+                        "megapixels for a depth map")
+                mode = im.mode
+                if mode.startswith("I;16") or mode == "I":
+                    arr = np.array(im).astype(np.float64) * float(metres_per_unit)
+                elif mode == "F":
+                    arr = np.array(im).astype(np.float64)  # float TIFF: metres as stored
+                else:
+                    raise RealCamInputError(f"file: {name} is {im.format} mode {mode} (8-bit or colour). " + _accepted(name))
+        except Image.DecompressionBombError:
+            raise RealCamInputError(
+                f"file: {name} declares too many pixels (a decompression bomb?); expected a depth map of at most "
+                f"{MAX_DEPTH_PIXELS // 1_000_000} megapixels") from None
+        except (OSError, SyntaxError) as exc:
+            raise RealCamInputError(f"file: {name} could not be read as an image ({str(exc)[:160]})") from None
+        arr = _squeeze_depth(arr, name).astype(np.float32)
     return torch.from_numpy(np.ascontiguousarray(arr))

@@ -31,7 +31,7 @@ import torch
 
 from ..checkpoint import read_weights
 from ..errors import RealCamInputError
-from ..hub import download
+from ..hub import download, leftover_partial
 from .convert import build_config, infer_architecture, is_hf_format, is_original_format, original_to_hf
 
 ORIGINAL_SUFFIXES = (".safetensors", ".pth", ".pt", ".bin")
@@ -161,11 +161,26 @@ def _read_hf_folder_weights(folder: str) -> dict[str, torch.Tensor]:
     for index_name in ("model.safetensors.index.json", "pytorch_model.bin.index.json"):
         index = os.path.join(folder, index_name)
         if os.path.isfile(index):
-            with open(index, encoding="utf-8") as f:
-                shards = sorted(set(json.load(f).get("weight_map", {}).values()))
+            try:
+                with open(index, encoding="utf-8") as f:
+                    data = json.load(f)
+            except (OSError, ValueError, RecursionError) as e:
+                raise RealCamInputError(f"depth model folder {folder}: unreadable {index_name} ({str(e)[:160]})") from None
+            weight_map = data.get("weight_map") if isinstance(data, dict) else None
+            if not isinstance(weight_map, dict) or not all(isinstance(v, str) for v in weight_map.values()):
+                raise RealCamInputError(
+                    f"depth model folder {folder}: expected {index_name} to be an object with a 'weight_map' of "
+                    f"tensor name -> shard file name, got {type(data).__name__}")
+            shards = sorted(set(weight_map.values()))
             sd: dict[str, torch.Tensor] = {}
+            real_folder = os.path.realpath(folder)
             for shard in shards:
                 shard_path = os.path.join(folder, shard)
+                real = os.path.realpath(shard_path)
+                if os.path.isabs(shard) or os.path.dirname(real) != real_folder:
+                    raise RealCamInputError(
+                        f"depth model folder {folder}: shard {shard!r} listed in {index_name} is outside the folder; "
+                        "expected file names next to the index")
                 if not os.path.isfile(shard_path):
                     raise RealCamInputError(
                         f"depth model folder {folder}: shard {shard} listed in {index_name} is missing"
@@ -357,6 +372,7 @@ def resolve_depth_model(models_dir: str | Sequence[str], name: str, allow_downlo
         for d in dirs:
             candidate = os.path.join(d, candidate_name)
             if os.path.exists(candidate):
+                _check_not_partial(candidate)
                 return candidate
     known = KNOWN_DEPTH_MODELS.get(local_name)
     searched = ", ".join(dirs) if dirs else "(no folders)"
@@ -367,13 +383,29 @@ def resolve_depth_model(models_dir: str | Sequence[str], name: str, allow_downlo
         )
     where = f"https://huggingface.co/{known.repo_id}" + (f" (file {known.filename})" if known.filename else "")
     if not allow_download:
+        partial = leftover_partial(os.path.join(dirs[0], local_name)) if dirs else None
         raise RealCamInputError(
             f"depth model: {local_name!r} not found in {searched}; download it from {where} into {dirs[0] if dirs else 'the models folder'}"
-            f" (or allow automatic download)"
+            f" (or allow automatic download)" + (f"; an interrupted download is in {partial}" if partial else "")
         )
     if not dirs:
         raise RealCamInputError("depth model: expected a models folder to download into, got none")
     return _download(known, local_name, dirs[0], where)
+
+
+def _check_not_partial(path: str) -> None:
+    """A `-hf` folder without its config or weights is an interrupted download (older versions wrote in place)."""
+    if not (os.path.isdir(path) and path.rstrip("/\\").endswith("-hf")):
+        return
+    has_cfg = os.path.isfile(os.path.join(path, "config.json"))
+    has_weights = any(os.path.isfile(os.path.join(path, n)) for n in (
+        "model.safetensors", "model.safetensors.index.json", "pytorch_model.bin", "pytorch_model.bin.index.json"))
+    if not (has_cfg and has_weights):
+        missing = [n for n, ok in (("config.json", has_cfg), ("model.safetensors", has_weights)) if not ok]
+        raise RealCamInputError(
+            f"depth model folder {path}: missing {', '.join(missing)}, so it looks like an interrupted download; "
+            "delete the folder and run again to download it afresh (or copy the missing files in)"
+        )
 
 
 def _download(known: KnownDepthModel, local_name: str, target_dir: str, where: str) -> str:

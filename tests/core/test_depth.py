@@ -12,6 +12,7 @@ import json
 import math
 import os
 import shutil
+from pathlib import Path
 
 import pytest
 import torch
@@ -389,17 +390,23 @@ def test_resolve_downloads_known_names(tmp_path, monkeypatch):
 
     calls = []
 
+    import realcam_core.hub as hub
+
     def fake_file(repo_id, filename, local_dir):
         calls.append((repo_id, filename))
+        Path(local_dir, filename).write_bytes(b"x")
         return os.path.join(local_dir, filename)
 
     def fake_snapshot(repo_id, local_dir, allow_patterns):
         calls.append((repo_id, None))
         assert "model.safetensors" in allow_patterns
+        Path(local_dir, "config.json").write_text("{}")
+        Path(local_dir, "model.safetensors").write_bytes(b"x")
         return local_dir
 
     monkeypatch.setattr(huggingface_hub, "hf_hub_download", fake_file)
     monkeypatch.setattr(huggingface_hub, "snapshot_download", fake_snapshot)
+    monkeypatch.setattr(hub, "_hf_expected", lambda repo_id: {})
     name = "depth_anything_v2_metric_vkitti_vitl_fp32.safetensors"
     assert resolve_depth_model(str(tmp_path), name, True) == os.path.join(tmp_path, name)
     folder = resolve_depth_model([str(tmp_path)], "depth-anything/Depth-Anything-V2-Metric-Indoor-Small-hf", True)

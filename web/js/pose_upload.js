@@ -8,12 +8,13 @@ const NODE = "RealCamLoadPoseFile";
 async function uploadPoseFile(node, file) {
   const combo = node.widgets.find((w) => w.name === "pose_file");
   const body = new FormData();
-  body.append("image", file, file.name);  // /upload/image stores any file type in input/
-  body.append("type", "input");
-  body.append("overwrite", "true");
-  const resp = await api.fetchApi("/upload/image", { method: "POST", body });
+  body.append("file", file, file.name);
+  // our route: a new file in input/, never through a link, never overwriting (nodes/upload.py)
+  const resp = await api.fetchApi("/realcam/upload_pose", { method: "POST", body });
   if (resp.status !== 200) {
-    throw new Error(`pose file upload failed: ${resp.status} ${resp.statusText}`);
+    let detail = resp.statusText;
+    try { detail = (await resp.json()).error || detail; } catch (_) { /* not JSON */ }
+    throw new Error(`pose file upload failed: ${detail}`);
   }
   const data = await resp.json();
   const name = data.subfolder ? `${data.subfolder}/${data.name}` : data.name;
