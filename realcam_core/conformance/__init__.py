@@ -243,8 +243,12 @@ def _architecture_check(rec: _Recorder, cfg: RealCamConfig, params: dict, unet_p
     rec.count("architecture inferred from weights", len(bad), 0, "; ".join(bad))
 
 
-def run_conformance(fixture_dir: str | os.PathLike, log: Callable[[str], None] | None = None) -> Report:
-    """Compare the model against one fixture folder; see the module docstring."""
+def run_conformance(fixture_dir: str | os.PathLike, log: Callable[[str], None] | None = None,
+                    epipolar_backend: str = "auto") -> Report:
+    """Compare the model against one fixture folder; see the module docstring.
+
+    `epipolar_backend` ("auto", "sparse", "dense") picks the masked epipolar attention path.
+    """
     from safetensors.torch import load_file
 
     d = os.fspath(fixture_dir)
@@ -270,6 +274,7 @@ def run_conformance(fixture_dir: str | os.PathLike, log: Callable[[str], None] |
         cfg = replace(cfg, unet=replace(cfg.unet, epipolar_mask_factors=()))
     _architecture_check(rec, cfg, params, unet_p)
     unet, res = build_models(cfg)
+    unet.set_epipolar_backend(epipolar_backend)
     rep = load_weights(unet, res, sd, strict=False)
     rec.count("weights: missing + unexpected keys", len(rep.missing) + len(rep.unexpected), 0,
               ", ".join((rep.missing + rep.unexpected)[:4]))

@@ -18,12 +18,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("fixture", help="folder with model.safetensors, config.json, io.safetensors")
     ap.add_argument("--json", metavar="OUT", help="also write the checks as JSON to this file")
     ap.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
+    ap.add_argument("--epipolar-backend", default="auto", choices=("auto", "sparse", "dense"),
+                    help="masked epipolar attention: gathered sparse blocks, dense SDPA (reference), or auto")
     args = ap.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
     t0 = time.perf_counter()
     try:
-        report = run_conformance(args.fixture)
+        report = run_conformance(args.fixture, epipolar_backend=args.epipolar_backend)
     except RealCamInputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

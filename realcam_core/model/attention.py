@@ -17,12 +17,22 @@ from torch import nn
 
 from .camera import PackedMask
 from .config import TEXT_TOKENS
+from .sparse_attention import plan_for, sparse_epipolar_attention
 from .transformer_options import BlockHooks
 
 # Query rows per masked-attention call: rows * keys <= this many mask entries (32M = 32 MB as bool).
 EPIPOLAR_QUERY_CHUNK_ELEMS = 1 << 25
 # CUDA kernels limit one grid dimension to 65535: split larger batch * heads.
 _MAX_BATCH_HEADS = 65535
+# Masked epipolar attention: "dense" = SDPA with the full boolean mask (the reference), "sparse" = only the
+# keys each block of queries may see (sparse_attention.py), "auto" = sparse where it measured faster.
+EPIPOLAR_BACKENDS = ("auto", "sparse", "dense")
+# auto: sparse on the CPU when the plan computes at most this fraction of the (query, key) pairs. The
+# gathered path does ~2x the work per computed pair of dense SDPA (gathers, short rows), so it wins below
+# ~0.5; the 256 model's masks plan to 9-22 % (bench/epipolar_attention.py). On CUDA dense stays the
+# default until a GPU run of bench/gpu_generate.py --compare-attention says otherwise (not measured yet).
+AUTO_SPARSE_MAX_FRACTION = 0.35
+AUTO_SPARSE_MIN_TOKENS = 1024
 
 
 def sdpa(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, heads: int,
@@ -140,6 +150,15 @@ class EpipolarAttention(nn.Module):
         self.to_out = nn.ModuleList([operations.Linear(dim, dim, **factory)])
         if num_register_tokens:
             self.register_tokens = nn.Parameter(torch.zeros((1, num_register_tokens, dim), **factory))
+        self.backend = "auto"
+
+    def _use_sparse(self, mask: PackedMask, device: torch.device) -> bool:
+        if self.backend != "auto":
+            return self.backend == "sparse"
+        if device.type != "cpu" or mask.length < AUTO_SPARSE_MIN_TOKENS:
+            return False
+        plans = [plan_for(mask, self.num_register_tokens, i) for i in range(mask.batch)]
+        return max(p.computed_fraction for p in plans) <= AUTO_SPARSE_MAX_FRACTION
 
     def forward(self, tokens: torch.Tensor, mask: PackedMask | None) -> torch.Tensor:
         """tokens (B, L, C) frame-major; mask (Bm, L, L) or None -> (B, L, C)."""
@@ -153,6 +172,8 @@ class EpipolarAttention(nn.Module):
         k, v = self.to_k(ctx), self.to_v(ctx)
         if mask is None:
             out = sdpa(q, k, v, self.heads)
+        elif self._use_sparse(mask, tokens.device):
+            out = sparse_epipolar_attention(q, k, v, self.heads, mask, r)
         else:
             step = max(1, min(length, EPIPOLAR_QUERY_CHUNK_ELEMS // (length + r)))
             parts = []

@@ -159,6 +159,10 @@ class PackedMask:
     packed: torch.Tensor  # (Bm, L, ceil(L/8)) uint8
     length: int
     grid: tuple[int, int]  # (rows, cols) of the feature map
+    # (Bm, L) query order grouping queries that share keys (epipolar masks: by epipolar line), or None
+    query_order: torch.Tensor | None = None
+    # per-element masks this one was concatenated from: their cached sparse-attention plans are reused
+    parts: tuple[PackedMask, ...] | None = None
 
     @property
     def batch(self) -> int:
@@ -173,7 +177,8 @@ class PackedMask:
         return self.rows(0, self.length)
 
     def to(self, device: torch.device) -> PackedMask:
-        return PackedMask(self.packed.to(device), self.length, self.grid)
+        order = None if self.query_order is None else self.query_order.to(device)
+        return PackedMask(self.packed.to(device), self.length, self.grid, order)
 
 
 def epipolar_mask(F: torch.Tensor, rows: int, cols: int, d: int,
@@ -202,7 +207,30 @@ def epipolar_mask(F: torch.Tensor, rows: int, cols: int, d: int,
                     dist = (seg @ grid.T).abs_()  # (Tj, P, N)
                     ok = (dist < thr).transpose(0, 1).reshape(p1 - p0, length)
                     out[bi, i * n + p0:i * n + p1] = pack_bits(ok)
-    return PackedMask(out, length, (rows, cols))
+    return PackedMask(out, length, (rows, cols), epipolar_query_order(F, grid))
+
+
+def epipolar_query_order(F: torch.Tensor, grid: torch.Tensor) -> torch.Tensor:
+    """(B, T*N) token order, frame by frame, sorting each frame's cells by the angle of their epipolar line.
+
+    Cells on one epipolar line of frame i see the same line in frame j, so grouping them makes a block of
+    queries need few keys (the sparse attention's blocks). Frame i's lines pass through its epipoles
+    e_ij (F[i, j] e = 0); for a smooth path those nearly coincide, so e_i is the least-squares common
+    null vector of the normalised F[i, j], j != i. Only the order depends on it, never the mask.
+    """
+    b, t = F.shape[:2]
+    n = grid.shape[0]
+    out = torch.empty((b, t * n), dtype=torch.int64, device=F.device)
+    others = ~torch.eye(t, dtype=torch.bool, device=F.device)
+    for bi in range(b):
+        for i in range(t):
+            f = F[bi, i][others[i]].double() if t > 1 else F[bi, i].double()
+            f = f / f.flatten(1).norm(dim=1).clamp_min(1e-300)[:, None, None]
+            e = torch.linalg.eigh((f.transpose(1, 2) @ f).sum(0))[1][:, 0].float()
+            lines = torch.cross(grid, e.expand_as(grid), dim=1)
+            angle = torch.atan2(lines[:, 1], lines[:, 0]) % math.pi
+            out[bi, i * n:(i + 1) * n] = torch.argsort(angle, stable=True) + i * n
+    return out
 
 
 def epipolar_masks(camera: CameraCondition, factors: tuple[int, ...] | list[int],

@@ -203,3 +203,46 @@ def load_weights(unet: RealCamUNet, resampler: Resampler | None, sd: Mapping[str
         raise input_error("checkpoint", "every model key and no unknown ones",
                           f"missing {missing[:5]} ({len(missing)}), unexpected {unexpected[:5]} ({len(unexpected)})")
     return rep
+
+
+@dataclass
+class LoadedModels:
+    """What `load_models` returns: the config, the two modules, the passthrough (VAE / CLIP / depth) tensors."""
+
+    cfg: RealCamConfig
+    unet: RealCamUNet
+    resampler: Resampler | None
+    passthrough: dict[str, torch.Tensor]
+    ignored: list[str]
+
+
+def load_models(base_path: str | os.PathLike | None, camera_path: str | os.PathLike | None = None, *,
+                operations: Any = torch.nn, dtype: torch.dtype | None = None,
+                device: torch.device | str | None = None, **infer: Any) -> LoadedModels:
+    """Read, merge (camera file wins), configure and load, holding the weights about once in memory.
+
+    The files are memory-mapped (`lazy_weights.open_weights`), the modules are built on the meta device
+    and each tensor is copied into its module and released from the mapping in turn, so the peak is
+    about the loaded model's size (bench/loading.py) instead of file + model. Same result, bit for bit,
+    as `read_state_dict` + `build_models` + `load_weights`. `infer` goes to `infer_config`.
+    """
+    from ..lazy_weights import materialize, open_weights
+
+    require(base_path is not None or camera_path is not None, "checkpoint", "a base or merged file", None)
+    base = open_weights(base_path) if base_path is not None else None
+    cam = open_weights(camera_path, "camera checkpoint") if camera_path is not None else None
+    sd = merge_checkpoints(base, cam)
+    del base, cam
+    cfg = infer_config(sd, **infer)
+    split = split_state_dict(sd)
+    del sd
+    unet, res = build_models(cfg, operations, dtype, device="meta")
+    missing = materialize(unet, split.unet, lambda k: k, device)
+    if res is not None:
+        missing += [RESAMPLER_PREFIX + k for k in materialize(res, split.resampler, lambda k: k, device)]
+    unexpected = [unet_key_to_upstream(k) for k in split.unet] + [RESAMPLER_PREFIX + k for k in split.resampler]
+    if missing or unexpected:
+        raise input_error("checkpoint", "every model key and no unknown ones",
+                          f"missing {missing[:5]} ({len(missing)}), unexpected {unexpected[:5]} ({len(unexpected)})")
+    unet.clear_camera_cache()
+    return LoadedModels(cfg, unet, res, split.passthrough, split.ignored)

@@ -23,13 +23,24 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..errors import require
-from .attention import BlockCamera, SpatialTransformer, TemporalTransformer, group_norm32
+from .attention import (
+    EPIPOLAR_BACKENDS,
+    BlockCamera,
+    EpipolarAttention,
+    SpatialTransformer,
+    TemporalTransformer,
+    group_norm32,
+)
 from .camera import CameraCondition, PackedMask, epipolar_masks, plucker_embedding
 from .config import TEXT_TOKENS, UNetConfig
 from .pose_encoder import CameraPoseEncoder
 from .transformer_options import stage_patches
 
 CAMERA_CACHE_SIZE = 4
+
+
+def _cat_orders(orders: list[torch.Tensor | None]) -> torch.Tensor | None:
+    return None if any(o is None for o in orders) else torch.cat(orders)
 
 
 def timestep_embedding(t: torch.Tensor, dim: int, max_period: float = 10000.0) -> torch.Tensor:
@@ -223,6 +234,13 @@ class RealCamUNet(nn.Module):
         self.camera_cache_misses = 0
 
     # ---------------------------------------------------------------- camera
+    def set_epipolar_backend(self, backend: str) -> None:
+        """Masked epipolar attention: "auto" (default), "sparse" or "dense" (the reference), see attention.py."""
+        require(backend in EPIPOLAR_BACKENDS, "epipolar backend", f"one of {EPIPOLAR_BACKENDS}", backend)
+        for mod in self.modules():
+            if isinstance(mod, EpipolarAttention):
+                mod.backend = backend
+
     def clear_camera_cache(self) -> None:
         """Forget cached pose features / masks (call after changing the pose-encoder weights)."""
         self._camera_cache.clear()
@@ -278,7 +296,9 @@ class RealCamUNet(nn.Module):
             feats = [f.expand(batch, *f.shape[1:]) for f in preps[0].features]
             return feats, preps[0].masks
         feats = [torch.cat([p.features[lvl] for p in preps]) for lvl in range(len(preps[0].features))]
-        masks = {d: PackedMask(torch.cat([p.masks[d].packed for p in preps]), m.length, m.grid)
+        masks = {d: PackedMask(torch.cat([p.masks[d].packed for p in preps]), m.length, m.grid,
+                               _cat_orders([p.masks[d].query_order for p in preps]),
+                               tuple(p.masks[d] for p in preps))
                  for d, m in preps[0].masks.items()}
         return feats, masks
 

@@ -1,0 +1,140 @@
+"""Dense vs sparse epipolar attention in one full-size denoiser call (random weights, CPU or CUDA).
+
+Builds the real-size RealCam-I2V UNet (256: 256x256x16, or 512: 320x512x16) with random weights, then
+times one UNet call with a camera (batch 1, fp32 on the CPU) with the dense masked SDPA and with the
+sparse block-gathered path, interleaved (dense, sparse, dense, sparse, ...), after one warm-up call per
+backend (which builds the masks, the sparse plans and the pose features: reported as "first call").
+Memory: the cached masks (bit-packed) and sparse plans, and the peak resident-set rise during a warm
+call (sampled every 5 ms; CUDA: max_memory_allocated).
+
+    python bench/epipolar_attention.py [--variant 256|512] [--repeats 2] [--threads 2] [--device cpu]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import threading
+import time
+
+import torch
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+from realcam_core.model import CameraCondition, build_models, preset_config  # noqa: E402
+from realcam_core.model.sparse_attention import plan_for  # noqa: E402
+
+
+def _rss() -> int:
+    with open("/proc/self/statm") as fh:
+        return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+class PeakRSS:
+    """Highest resident set seen while the block runs (a sampling thread)."""
+
+    def __enter__(self) -> PeakRSS:
+        self.base = self.peak = _rss()
+        self._stop = threading.Event()
+        self._t = threading.Thread(target=self._run, daemon=True)
+        self._t.start()
+        return self
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.005):
+            self.peak = max(self.peak, _rss())
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._t.join()
+        self.peak = max(self.peak, _rss())
+
+
+def camera(frames: int, size: tuple[int, int]) -> CameraCondition:
+    """Dolly forward with a pan and a sideways drift (as bench/epipolar.py)."""
+    t = torch.linspace(0, 1, frames)
+    yaw = t * 0.6
+    c2w = torch.eye(4).repeat(1, frames, 1, 1)
+    c2w[0, :, 0, 0], c2w[0, :, 0, 2] = torch.cos(yaw), torch.sin(yaw)
+    c2w[0, :, 2, 0], c2w[0, :, 2, 2] = -torch.sin(yaw), torch.cos(yaw)
+    c2w[0, :, 0, 3], c2w[0, :, 2, 3] = 0.3 * t, 0.8 * t
+    h, w = size
+    f = 0.5 * max(h, w)
+    K = torch.tensor([[f, 0, w / 2], [0, f, h / 2], [0, 0, 1.0]]).repeat(1, frames, 1, 1)
+    return CameraCondition(c2w, K, size)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--variant", default="256", choices=["256", "512"])
+    ap.add_argument("--repeats", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--device", default="cpu")
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    dev = torch.device(args.device)
+    cfg = preset_config(args.variant)
+    h, w = cfg.image_size
+    t = cfg.unet.temporal_length
+    torch.manual_seed(0)
+    unet, _ = build_models(cfg, device=dev)
+    with torch.no_grad():
+        for p in unet.parameters():
+            p.normal_(0, 0.02 if p.ndim > 1 else 0.01)
+    unet.eval()
+    g = torch.Generator().manual_seed(1)
+    x = torch.randn(1, cfg.unet.in_channels, t, h // 8, w // 8, generator=g).to(dev)
+    ctx = torch.randn(1, 77 + t * cfg.unet.image_tokens_per_frame, cfg.unet.context_dim, generator=g).to(dev)
+    ts = torch.tensor([500.0], device=dev)
+    cam = camera(t, (h, w))
+
+    def call(backend: str) -> tuple[float, int, torch.Tensor]:
+        unet.set_epipolar_backend(backend)
+        if dev.type == "cuda":
+            torch.cuda.synchronize()
+            torch.cuda.reset_peak_memory_stats()
+            base = torch.cuda.memory_allocated()
+        with torch.no_grad(), PeakRSS() as mem:
+            t0 = time.perf_counter()
+            out = unet(x, ts, ctx, None, cam)
+            if dev.type == "cuda":
+                torch.cuda.synchronize()
+            dt = time.perf_counter() - t0
+        peak = torch.cuda.max_memory_allocated() - base if dev.type == "cuda" else mem.peak - mem.base
+        return dt, peak, out
+
+    first = {}
+    for backend in ("dense", "sparse"):
+        first[backend] = call(backend)[0]
+        if backend == "dense":
+            prep = next(iter(unet._camera_cache.values()))
+    times: dict[str, list[float]] = {"dense": [], "sparse": []}
+    peaks: dict[str, list[int]] = {"dense": [], "sparse": []}
+    outs = {}
+    for _ in range(args.repeats):
+        for backend in ("dense", "sparse"):
+            dt, peak, outs[backend] = call(backend)
+            times[backend].append(dt)
+            peaks[backend].append(peak)
+    mb = 2**-20
+    packed = sum(m.packed.numel() for m in prep.masks.values())
+    plans = sum(plan_for(m, cfg.unet.num_register_tokens, 0).nbytes() for m in prep.masks.values())
+    fracs = ", ".join(f"d={d}: {plan_for(m, cfg.unet.num_register_tokens, 0).computed_fraction:.1%} "
+                      f"({m.dense()[0].float().mean():.1%} true)" for d, m in sorted(prep.masks.items()))
+    diff = float((outs["dense"] - outs["sparse"]).abs().max())
+    ref = float(outs["dense"].abs().max())
+    print(f"variant {args.variant}, {w}x{h}x{t}, device {dev}, {args.threads} threads, fp32, batch 1")
+    print(f"masks: {fracs}; packed masks {packed * mb:.1f} MiB, sparse plans {plans * mb:.1f} MiB")
+    print("| backend | first call s | warm calls s | median s | vs dense | peak rise MiB | max |out diff| |")
+    print("|---|---|---|---|---|---|---|")
+    med = {k: sorted(v)[len(v) // 2] for k, v in times.items()}
+    for k in ("dense", "sparse"):
+        print(f"| {k} | {first[k]:.1f} | {', '.join(f'{v:.1f}' for v in times[k])} | {med[k]:.1f} | "
+              f"{med[k] / med['dense']:.2f}x | {max(peaks[k]) * mb:.0f} | "
+              f"{'-' if k == 'dense' else f'{diff:.1e} (max ref {ref:.2f})'} |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,86 @@
+"""Weight files opened without reading them whole: tensors backed by the file's pages until used.
+
+Same readers and the same checks as `checkpoint.read_weights` (safetensors, or `torch.load` with
+`weights_only=True`), only memory-mapped:
+
+- `.safetensors`: `safetensors.safe_open`, whose CPU tensors map their own byte range of the file
+  (copy-on-write, nothing is read until a tensor is touched; a tensor's mapping goes when it does);
+- zip-format torch files: `torch.load(weights_only=True, mmap=True)` (one private mapping of the file);
+  legacy (non-zip) pickles cannot be mapped and are read whole, as before.
+
+`checkpoint.read_weights` reads a 6.5 GB file into 6.5 GB of fresh memory before the model takes its own
+copy; with these tensors a model built on the meta device takes them over (`materialize`), so loading
+needs about the model's size once.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import zipfile
+from collections.abc import Callable, MutableMapping
+
+import torch
+from torch import nn
+
+from .checkpoint import _HINT, TORCH_SUFFIXES, _tensors, check_safetensors, read_weights
+from .errors import RealCamInputError
+
+
+def open_weights(path: str | os.PathLike, what: str = "checkpoint") -> dict[str, torch.Tensor]:
+    """All tensors of one weight file as memory-mapped CPU tensors (see the module docstring)."""
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise RealCamInputError(f"{what} {path}: expected an existing file")
+    low = path.lower()
+    if low.endswith(".safetensors"):
+        from safetensors import safe_open
+
+        check_safetensors(path, what)
+        try:
+            with safe_open(path, framework="pt", device="cpu") as f:
+                return {k: f.get_tensor(k) for k in f.keys()}  # noqa: SIM118 (safe_open has no iterator)
+        except Exception as e:  # safetensors raises its own error types; keep the message, drop the trace
+            raise RealCamInputError(f"{what} {path}: unreadable safetensors file ({e})") from None
+    if low.endswith(TORCH_SUFFIXES) and zipfile.is_zipfile(path):
+        try:
+            obj = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+        except pickle.UnpicklingError:
+            return read_weights(path, what)  # the refusal message of the whole-file reader
+        except Exception as e:
+            raise RealCamInputError(
+                f"{what} {path}: not a readable torch checkpoint (truncated or corrupt? {str(e)[:200]}); {_HINT}"
+            ) from None
+        return _tensors(obj, path, what)
+    return read_weights(path, what)
+
+
+def materialize(module: nn.Module, source: MutableMapping[str, torch.Tensor], key_of: Callable[[str], str],
+                device: torch.device | str | None = None, pop: bool = True) -> list[str]:
+    """Give every parameter / buffer of a meta-device `module` its tensor from `source[key_of(name)]`.
+
+    Each tensor is copied to `device` (default CPU) in the dtype the module was built with (as
+    `load_state_dict` copies) into fresh memory, then dropped from `source` (`pop`), so a memory-mapped source
+    releases each part of the file as soon as it has been copied. Shapes must match (else an error
+    naming the key). Returns the names that had no source tensor (left on the meta device).
+    """
+    missing: list[str] = []
+    dev = torch.device(device) if device is not None else torch.device("cpu")
+    for name, t in [*module.named_parameters(), *module.named_buffers()]:
+        key = key_of(name)
+        src = source.pop(key, None) if pop else source.get(key)
+        if src is None:
+            missing.append(name)
+            continue
+        if tuple(src.shape) != tuple(t.shape):
+            raise RealCamInputError(f"checkpoint: tensor {key} has shape {tuple(src.shape)}, the model needs "
+                                    f"{tuple(t.shape)}")
+        new = src.to(device=dev, dtype=t.dtype, copy=True)  # the dtype the model was built with
+        del src
+        owner_name, _, leaf = name.rpartition(".")
+        owner = module.get_submodule(owner_name) if owner_name else module
+        if leaf in owner._parameters:
+            owner._parameters[leaf] = nn.Parameter(new, requires_grad=t.requires_grad)
+        else:
+            owner._buffers[leaf] = new
+    return missing
