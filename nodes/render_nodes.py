@@ -41,6 +41,10 @@ class RealCamPointCloudRender(io.ComfyNode):
                 io.Combo.Input("fit", options=["crop", "stretch"], default="crop",
                                tooltip="How the scene's image maps to a different output aspect: centre crop "
                                        "(keeps the focal length in pixels per metre) or stretch."),
+                io.Combo.Input("mode", options=list(core_render.RENDER_MODES), default="surface", optional=True,
+                               tooltip="surface: the photo as one surface, gaps between splats of a stretched or "
+                                       "magnified surface closed, cut where depth jumps (disocclusions stay empty). "
+                                       "points: upstream's plain fixed-size splats (open3d point_size)."),
             ],
             outputs=[
                 io.Image.Output(display_name="frames"),
@@ -50,11 +54,11 @@ class RealCamPointCloudRender(io.ComfyNode):
         )
 
     @classmethod
-    def execute(cls, scene, trajectory, width, height, point_size, mask_kernel, fit) -> io.NodeOutput:
+    def execute(cls, scene, trajectory, width, height, point_size, mask_kernel, fit, mode="surface") -> io.NodeOutput:
         n = trajectory.num_frames
         result = core_render.render_scene(
             scene, trajectory.c2w, height=height, width=width, splat=point_size, fit=fit,
-            device=torch_device(), callback=progress(n),
+            device=torch_device(), callback=progress(n), mode=mode,
         )
         shaping = core_render.shaping_mask(result.visible, k=mask_kernel)
         frames = result.frames.cpu().float()
