@@ -56,15 +56,13 @@ class RealCamPointCloudRender(io.ComfyNode):
     @classmethod
     def execute(cls, scene, trajectory, width, height, point_size, mask_kernel, fit, mode="surface") -> io.NodeOutput:
         n = trajectory.num_frames
-        result = core_render.render_scene(
-            scene, trajectory.c2w, height=height, width=width, splat=point_size, fit=fit,
-            device=torch_device(), callback=progress(n), mode=mode,
+        result = core_render.render_preview(
+            scene, trajectory.c2w, height, width, mask_kernel=mask_kernel, splat=point_size, fit=fit, mode=mode,
+            device=torch_device(), callback=progress(n),
         )
-        shaping = core_render.shaping_mask(result.visible, k=mask_kernel)
-        frames = result.frames.cpu().float()
         return io.NodeOutput(
-            frames, result.visible.float().cpu(), shaping.float().cpu(),
-            ui=ui.PreviewImage(preview_frames(frames), cls=cls),
+            result.frames, result.visibility, result.shaping,
+            ui=ui.PreviewImage(preview_frames(result.frames), cls=cls),
         )
 
 

@@ -36,10 +36,14 @@ buffers allocated once (see `_Workspace`).
 
 from __future__ import annotations
 
+import concurrent.futures
 import math
+import os
 import sys
 import threading
+import traceback
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 import torch
@@ -51,11 +55,13 @@ from .types import Scene
 
 __all__ = [
     "MAX_SPLAT",
+    "PreviewResult",
     "RENDER_MODES",
     "RenderResult",
     "fit_intrinsics",
     "latent_mask",
     "render_point_cloud",
+    "render_preview",
     "render_scene",
     "scene_grid_cloud",
     "scene_point_cloud",
@@ -357,11 +363,101 @@ def render_point_cloud(
         specs |= _GapFill.buffers(sub, height, width)
     if not _LITTLE_ENDIAN:
         specs |= {"key_lo": ((chunk, n_points), i32), "z_cam": ((chunk, n_points), f32)}
-    with _Workspace(device, specs) as ws:
-        gap_fill = _GapFill(ws, height, width, idx_bits, grid_width) if mode == "surface" else None
-        _render_frames(ws, M, pts, table, frames, depth, visible, chunk, sub, near, scale, wp, hp, height, width,
-                       pad, taps, half_bit, idx_bits, callback, gap_fill)
+    def run(ws: dict[str, torch.Tensor], s0: int, n: int, cb: Callable[[int], None] | None,
+            gap_fill: _GapFill | None) -> None:
+        _render_frames(ws, M[s0 : s0 + n], pts, table, frames[s0 : s0 + n], depth[s0 : s0 + n],
+                       visible[s0 : s0 + n], chunk, sub, near, scale, wp, hp, height, width, pad, taps, half_bit,
+                       idx_bits, cb, gap_fill)
+
+    def make_fill(ws: dict[str, torch.Tensor]) -> _GapFill | None:
+        return _GapFill(ws, height, width, idx_bits, grid_width) if mode == "surface" else None
+
+    try:
+        workers = _frame_workers(device, n_frames, chunk)
+        if workers > 1:
+            _render_parallel(workers, device, specs, n_frames, chunk, make_fill, run, callback)
+        else:
+            with _Workspace(device, specs) as ws:
+                run(ws, 0, n_frames, callback, make_fill(ws))
+    except BaseException as exc:
+        # Interrupted (ComfyUI's cancel raises from the callback) or failed: the caller may keep the
+        # exception, and its traceback the frames' locals; drop the outputs so their memory goes now.
+        frames = depth = visible = out = None  # noqa: F841
+        traceback.clear_frames(exc.__traceback__)
+        raise
     return RenderResult(frames=frames, depth=depth, visible=visible)
+
+
+_POOL: ThreadPoolExecutor | None = None
+_POOL_LOCK = threading.Lock()
+
+
+def _frame_workers(device: torch.device, n_frames: int, chunk: int) -> int:
+    """Threads that render whole frames side by side (CPU only): torch's thread count, at most one per job.
+
+    Why frames and not torch's own threads: each op of a frame is short (~0.1 ms at 512x320), so
+    torch's threads meet at a barrier after every op; on a busy machine one descheduled thread then
+    stalls the others (measured 25x slower with two CPU-bound processes beside it). Workers that
+    each render their own frames with one thread never wait for each other (bench/render.py
+    --under-load).
+    """
+    if device.type != "cpu":
+        return 1
+    return max(1, min(torch.get_num_threads(), -(-n_frames // chunk)))
+
+
+def _render_parallel(workers: int, device: torch.device, specs: dict, n_frames: int, chunk: int,
+                     make_fill: Callable, run: Callable, callback: Callable[[int], None] | None) -> None:
+    """Jobs of `chunk` frames taken in order by `workers` pool threads, each with its own workspace and
+    one torch thread; the callback runs here, on the caller's thread, as jobs complete in order."""
+    global _POOL
+    with _POOL_LOCK:
+        if _POOL is None or _POOL._max_workers < workers:  # noqa: SLF001 - grow only when needed
+            _POOL = ThreadPoolExecutor(max_workers=max(workers, os.cpu_count() or 1), thread_name_prefix="realcam-render")
+        pool = _POOL
+    starts = list(range(0, n_frames, chunk))
+    done = [Future() for _ in starts]
+    lock, state = threading.Lock(), {"next": 0, "stop": False}
+
+    def worker() -> None:
+        with _Workspace(device, specs) as ws:
+            gap_fill = make_fill(ws)
+            while True:
+                with lock:
+                    j = state["next"]
+                    if state["stop"] or j >= len(starts):
+                        return
+                    state["next"] = j + 1
+                try:
+                    run(ws, starts[j], min(chunk, n_frames - starts[j]), None, gap_fill)
+                except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread
+                    done[j].set_exception(exc)
+                    with lock:
+                        state["stop"] = True
+                    return
+                done[j].set_result(None)
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    futures = [pool.submit(worker) for _ in range(workers)]
+    try:
+        for j, f in enumerate(done):
+            while not f.done():
+                if all(w.done() for w in futures) and not f.done():
+                    break  # every worker stopped: an earlier job failed
+                concurrent.futures.wait([f, *futures], timeout=0.5, return_when=concurrent.futures.FIRST_COMPLETED)
+            if not f.done():
+                break
+            f.result()  # re-raises a worker's error here
+            if callback is not None:
+                callback(min(starts[j] + chunk, n_frames))
+    finally:
+        with lock:
+            state["stop"] = True
+        concurrent.futures.wait(futures)
+        torch.set_num_threads(threads)
+    for w in futures:
+        w.result()
 
 
 def _render_frames(ws: dict[str, torch.Tensor], M: torch.Tensor, pts: torch.Tensor, table: torch.Tensor,
@@ -477,9 +573,9 @@ class _GapFill:
     cleared: only depth and index decide. Window minima are built by doubling (REACH a power of 2).
     """
 
-    REACH = 8  # pixels each side: a gap of up to 2 * REACH - 1 pixels closes
-    TOL = 0.08  # relative depth difference still counted as one surface
-    GRID_STEP = 2  # source-grid distance (rows and columns) of points that may be joined
+    REACH = 16  # pixels each side: a gap of up to 2 * REACH - 1 pixels closes
+    TOL = 0.2  # relative depth difference still counted as one surface (bench/render_holes.py)
+    GRID_STEP = 3  # source-grid distance (rows and columns) of points that may be joined
 
     @staticmethod
     def buffers(m: int, height: int, width: int) -> dict[str, tuple[tuple[int, ...], torch.dtype]]:
@@ -542,6 +638,20 @@ class _GapFill:
             src, n, span, k = dst, n - span, span * 2, 1 - k
         return src
 
+    def _fill(self, before: torch.Tensor, after: torch.Tensor, centre: torch.Tensor, lo: torch.Tensor,
+              hi: torch.Tensor, lim: torch.Tensor, ok: torch.Tensor, ok2: torch.Tensor) -> None:
+        """centre = the nearer of before/after where they are one surface and centre is empty or behind."""
+        torch.minimum(before, after, out=lo)
+        torch.maximum(before, after, out=hi)
+        lo_d, hi_d = self._word(lo, True).view(torch.float32), self._word(hi, True).view(torch.float32)
+        torch.mul(hi_d, 1.0 + self.TOL, out=lim)  # inf where a side is empty
+        torch.gt(self._word(centre, True).view(torch.float32), lim, out=ok)  # q empty or behind both
+        torch.mul(lo_d, 1.0 + self.TOL, out=lim)
+        ok &= torch.le(hi_d, lim, out=ok2)  # both sides on one surface
+        if self.grid_width is not None:
+            self._joined(lo, hi, ok)
+        torch.where(ok, lo, centre, out=centre)
+
     def __call__(self, win: torch.Tensor) -> None:
         m, h, w, r = win.shape[0], self.h, self.w, self.REACH
         pad, pos, cov = self.ws["gap_pad"][:m], self.ws["gap_pos"][:m], self.ws["gap_cov"][:m]
@@ -554,25 +664,24 @@ class _GapFill:
         keys = pad.view(-1)
         for axis in (2, 1):  # along rows, then along columns
             other, band, size = (1, h, w) if axis == 2 else (2, w, h)
-            torch.lt(pad, _FLT_MAX_BITS << 32, out=cov)
-            # nearest covered cell before q (within REACH): the largest flat index of a covered cell
-            torch.mul(flat, cov, out=pos)  # uncovered -> 0, a border cell
-            before = self._nearest(pos, axis, other, band, torch.maximum).narrow(axis, 0, size)
-            torch.index_select(keys, 0, before.reshape(-1), out=a.view(-1))
-            # nearest after q: the smallest flat index of a covered cell
-            torch.where(cov, flat, self.last_t, out=pos)
-            after = self._nearest(pos, axis, other, band, torch.minimum).narrow(axis, r + 1, size)
-            torch.index_select(keys, 0, after.reshape(-1), out=b.view(-1))
-            torch.minimum(a, b, out=lo)
-            torch.maximum(a, b, out=hi)
-            lo_d, hi_d = self._word(lo, True).view(torch.float32), self._word(hi, True).view(torch.float32)
-            torch.mul(hi_d, 1.0 + self.TOL, out=lim)  # inf where a side is empty
-            torch.gt(self._word(centre, True).view(torch.float32), lim, out=ok)  # q empty or behind both
-            torch.mul(lo_d, 1.0 + self.TOL, out=lim)
-            ok &= torch.le(hi_d, lim, out=ok2)  # both sides on one surface
-            if self.grid_width is not None:
-                self._joined(lo, hi, ok)
-            torch.where(ok, lo, centre, out=centre)
+            for nearest_first in (False, True):
+                if nearest_first:
+                    # the nearest covered cells before / after q within REACH (largest / smallest flat
+                    # index of a covered cell; uncovered cells point at an always-empty border cell)
+                    torch.lt(pad, _FLT_MAX_BITS << 32, out=cov)
+                    torch.mul(flat, cov, out=pos)
+                    before = self._nearest(pos, axis, other, band, torch.maximum).narrow(axis, 0, size)
+                    torch.index_select(keys, 0, before.reshape(-1), out=a.view(-1))
+                    torch.where(cov, flat, self.last_t, out=pos)
+                    after = self._nearest(pos, axis, other, band, torch.minimum).narrow(axis, r + 1, size)
+                    torch.index_select(keys, 0, after.reshape(-1), out=b.view(-1))
+                    before, after = a, b
+                else:
+                    # the nearest in depth within REACH on each side: finds a near surface even where a
+                    # farther one leaks through its gaps
+                    win_min = self._nearest(pad, axis, other, band, torch.minimum)
+                    before, after = win_min.narrow(axis, 0, size), win_min.narrow(axis, r + 1, size)
+                self._fill(before, after, centre, lo, hi, lim, ok, ok2)
         win.copy_(centre)
 
 
@@ -708,6 +817,84 @@ def render_scene(
         splat=splat, near=near, background=background, chunk=chunk, callback=callback, mode=mode,
         grid_width=grid_width,
     )
+
+
+@dataclass
+class PreviewResult:
+    """What the render node outputs, on the CPU: frames (N, H, W, 3), visibility and shaping masks
+    (N, H, W) float32 (1 = a point's footprint covers the pixel / its whole k x k neighbourhood)."""
+
+    frames: torch.Tensor
+    visibility: torch.Tensor
+    shaping: torch.Tensor
+
+
+PREVIEW_BLOCK = 32  # frames rendered per block by render_preview: scratch memory stays flat for long paths
+
+
+def render_preview(
+    scene: Scene,
+    c2w: torch.Tensor,
+    height: int,
+    width: int,
+    *,
+    mask_kernel: int = 5,
+    fit: str = "crop",
+    splat: int = 2,
+    mode: str = "surface",
+    device: torch.device | str | None = None,
+    callback: Callable[[int], None] | None = None,
+    block: int = PREVIEW_BLOCK,
+) -> PreviewResult:
+    """`render_scene` + `shaping_mask` as the render node needs them, in blocks of `block` frames.
+
+    Only the outputs are allocated for the whole path; depth, the bool masks and the renderer's
+    scratch exist for one block at a time (400 frames at 1024x576: the outputs are 4.2 GB, the
+    rest ~0.2 GB instead of another ~3 GB). If the callback raises (ComfyUI's cancel), the outputs
+    are dropped before the exception leaves, so a kept exception does not keep gigabytes alive.
+    """
+    height, width = _positive_int(height, "height"), _positive_int(width, "width")
+    block = _positive_int(block, "block")
+    require(mode in RENDER_MODES, "mode", f"one of {', '.join(RENDER_MODES)}", mode)
+    _tensor(c2w, "c2w", "(N, 4, 4)")
+    if c2w.ndim == 2:
+        c2w = c2w.unsqueeze(0)
+    require(c2w.ndim == 3 and tuple(c2w.shape[1:]) == (4, 4), "c2w", "shape (N, 4, 4)", tuple(c2w.shape))
+    K_out = fit_intrinsics(scene.K.float(), (scene.height, scene.width), (height, width), fit)
+    if mode == "surface":
+        points, colors = scene_grid_cloud(scene)
+        grid_width = scene.width
+    else:
+        points, colors = scene_point_cloud(scene)
+        grid_width = None
+    dev = torch.device(device) if device is not None else points.device
+    points, colors = points.to(dev), colors.to(dev)
+    n = int(c2w.shape[0])
+    b = min(block, n)
+    frames = torch.empty(n, height, width, 3, dtype=torch.float32)
+    visibility = torch.empty(n, height, width, dtype=torch.float32)
+    shaping = torch.empty(n, height, width, dtype=torch.float32)
+    scratch = RenderResult(torch.empty(b, height, width, 3, device=dev) if dev.type != "cpu" else frames[:0],
+                           torch.empty(b, height, width, device=dev),
+                           torch.empty(b, height, width, dtype=torch.bool, device=dev))
+    try:
+        for b0 in range(0, n, b):
+            m = min(b, n - b0)
+            out = RenderResult(frames[b0 : b0 + m] if dev.type == "cpu" else scratch.frames[:m],
+                               scratch.depth[:m], scratch.visible[:m])
+            cb = None if callback is None else (lambda done, b0=b0: callback(b0 + done))
+            res = render_point_cloud(points, colors, K_out, c2w[b0 : b0 + m], height, width, splat=splat,
+                                     callback=cb, out=out, mode=mode, grid_width=grid_width)
+            if dev.type != "cpu":
+                frames[b0 : b0 + m].copy_(res.frames)
+            visibility[b0 : b0 + m].copy_(res.visible)
+            shaping[b0 : b0 + m].copy_(shaping_mask(res.visible, k=mask_kernel))
+            res = out = None
+    except BaseException as exc:
+        frames = visibility = shaping = scratch = out = res = None  # noqa: F841 - see the docstring
+        traceback.clear_frames(exc.__traceback__)
+        raise
+    return PreviewResult(frames, visibility, shaping)
 
 
 # --------------------------------------------------------------------------------------------------
