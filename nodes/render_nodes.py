@@ -54,6 +54,10 @@ class RealCamPointCloudRender(io.ComfyNode):
                 io.Combo.Input("fit", options=["crop", "stretch"], default="crop",
                                tooltip="How the scene's image maps to a different output aspect: centre crop "
                                        "(keeps the focal length in pixels per metre) or stretch."),
+                io.Combo.Input("mode", options=list(core_render.RENDER_MODES), default="surface", optional=True,
+                               tooltip="surface: the photo as one surface, gaps between splats of a stretched or "
+                                       "magnified surface closed, cut where depth jumps (disocclusions stay empty). "
+                                       "points: upstream's plain fixed-size splats (open3d point_size)."),
             ],
             outputs=[
                 io.Image.Output(display_name="frames"),
@@ -63,22 +67,21 @@ class RealCamPointCloudRender(io.ComfyNode):
         )
 
     @classmethod
-    def execute(cls, scene, trajectory, width, height, point_size, mask_kernel, fit) -> io.NodeOutput:
+    def execute(cls, scene, trajectory, width, height, point_size, mask_kernel, fit, mode="surface") -> io.NodeOutput:
         n = trajectory.num_frames
         K = None
         if not torch.equal(trajectory.K_norm, trajectory.K_norm[:1].expand_as(trajectory.K_norm)):
             # lens animation: the scene's lens at frame 0, the trajectory's focal changes relative to it
             K_fit = core_render.fit_intrinsics(scene.K.float(), (scene.height, scene.width), (height, width), fit)
             K = render_K(K_fit, trajectory.K_norm)
-        result = core_render.render_scene(
-            scene, trajectory.c2w, height=height, width=width, K=K, splat=point_size, fit=fit,
+        result = core_render.render_preview(
+            scene, trajectory.c2w, height, width, mask_kernel=mask_kernel, splat=point_size, fit=fit, mode=mode,
+            K=K,
             device=torch_device(), callback=progress(n),
         )
-        shaping = core_render.shaping_mask(result.visible, k=mask_kernel)
-        frames = result.frames.cpu().float()
         return io.NodeOutput(
-            frames, result.visible.float().cpu(), shaping.float().cpu(),
-            ui=animated_preview(frames, cls),
+            result.frames, result.visibility, result.shaping,
+            ui=animated_preview(result.frames, cls),
         )
 
 

@@ -36,10 +36,14 @@ buffers allocated once (see `_Workspace`).
 
 from __future__ import annotations
 
+import concurrent.futures
 import math
+import os
 import sys
 import threading
+import traceback
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 import torch
@@ -51,17 +55,22 @@ from .types import Scene
 
 __all__ = [
     "MAX_SPLAT",
+    "PreviewResult",
+    "RENDER_MODES",
     "RenderResult",
     "fit_intrinsics",
     "latent_mask",
     "render_point_cloud",
+    "render_preview",
     "render_scene",
+    "scene_grid_cloud",
     "scene_point_cloud",
     "shaping_mask",
     "unproject_depth",
 ]
 
 MAX_SPLAT = 8
+RENDER_MODES = ("surface", "points")
 _FLT_MAX_BITS = 0x7F7FFFFF  # float32 bit pattern of the largest finite float: the empty pixel's depth
 _LITTLE_ENDIAN = sys.byteorder == "little"
 _WORKSPACE_KEEP_BYTES = 128 << 20  # CPU scratch kept between renders (512x320: ~18 MB, 1024x576: ~65 MB)
@@ -144,6 +153,15 @@ def scene_point_cloud(scene: Scene) -> tuple[torch.Tensor, torch.Tensor]:
     points = unproject_depth(scene.depth.float(), scene.K)
     keep = scene.mask.bool() & (scene.depth > 0) & torch.isfinite(scene.depth)
     return points[keep], scene.image.float()[keep]
+
+
+def scene_grid_cloud(scene: Scene) -> tuple[torch.Tensor, torch.Tensor]:
+    """Every pixel of the scene as a point, row-major (H * W, 3), colours (H * W, 3); invalid pixels
+    (mask off, depth 0 or not finite) are put at the origin, where the renderer's near plane culls them."""
+    scene.validate()
+    keep = scene.mask.bool() & (scene.depth > 0) & torch.isfinite(scene.depth)
+    depth = torch.where(keep, scene.depth.float(), torch.zeros((), dtype=torch.float32, device=scene.depth.device))
+    return unproject_depth(depth, scene.K).reshape(-1, 3), scene.image.float().reshape(-1, 3)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -238,6 +256,8 @@ def render_point_cloud(
     chunk: int | None = None,
     callback: Callable[[int], None] | None = None,
     out: RenderResult | None = None,
+    mode: str = "points",
+    grid_width: int | None = None,
 ) -> RenderResult:
     """Render a coloured point cloud from N cameras with a z-buffer splat (see the module docstring).
 
@@ -248,6 +268,11 @@ def render_point_cloud(
     chunk: frames per pass (default: by point count and device). callback(frames_done) runs after
     every chunk; it may raise to interrupt (ComfyUI's cancel). out: buffers to render into (reused
     between calls they save the page faults of fresh memory, a large share of CPU time).
+    mode: "points" (default here) is upstream's plain fixed-size splat; "surface" also closes the gaps
+    a magnified or grazing surface leaves between splats (see `_GapFill`; `render_scene`'s default).
+    grid_width: set when the points are the pixels of a source image of this width in row-major
+    order (point i = pixel (i // W, i % W); invalid ones may be culled, e.g. at z = 0): "surface"
+    then only joins points that are neighbours in that image.
     Runs on the device of `points`; returns a RenderResult on that device.
     """
     _tensor(points, "points", "(P, 3)")
@@ -274,6 +299,11 @@ def render_point_cloud(
     require(len(bg) == 3, "background", "a number or 3 numbers (r, g, b)", background)
     if chunk is not None:
         chunk = _positive_int(chunk, "chunk")
+    require(mode in RENDER_MODES, "mode", f"one of {', '.join(RENDER_MODES)}", mode)
+    if grid_width is not None:
+        grid_width = _positive_int(grid_width, "grid_width")
+        require(points.shape[0] % grid_width == 0, "grid_width", "the width of the points' source grid "
+                "(point count a multiple of it)", grid_width)
 
     device = points.device
     n_points = int(points.shape[0])
@@ -329,19 +359,112 @@ def render_point_cloud(
         "zbuf": ((sub, hp, wp), i64),
         **_SplatFilter.buffers(sub, hp, wp, height, width, len(taps), any(r for _, r in taps), half_bit >= 0),
     }
+    if mode == "surface":
+        specs |= _GapFill.buffers(sub, height, width)
     if not _LITTLE_ENDIAN:
         specs |= {"key_lo": ((chunk, n_points), i32), "z_cam": ((chunk, n_points), f32)}
-    with _Workspace(device, specs) as ws:
-        _render_frames(ws, M, pts, table, frames, depth, visible, chunk, sub, near, scale, wp, hp, height, width,
-                       pad, taps, half_bit, idx_bits, callback)
+    def run(ws: dict[str, torch.Tensor], s0: int, n: int, cb: Callable[[int], None] | None,
+            gap_fill: _GapFill | None) -> None:
+        _render_frames(ws, M[s0 : s0 + n], pts, table, frames[s0 : s0 + n], depth[s0 : s0 + n],
+                       visible[s0 : s0 + n], chunk, sub, near, scale, wp, hp, height, width, pad, taps, half_bit,
+                       idx_bits, cb, gap_fill)
+
+    def make_fill(ws: dict[str, torch.Tensor]) -> _GapFill | None:
+        return _GapFill(ws, height, width, idx_bits, grid_width) if mode == "surface" else None
+
+    try:
+        workers = _frame_workers(device, n_frames, chunk)
+        if workers > 1:
+            _render_parallel(workers, device, specs, n_frames, chunk, make_fill, run, callback)
+        else:
+            with _Workspace(device, specs) as ws:
+                run(ws, 0, n_frames, callback, make_fill(ws))
+    except BaseException as exc:
+        # Interrupted (ComfyUI's cancel raises from the callback) or failed: the caller may keep the
+        # exception, and its traceback the frames' locals; drop the outputs so their memory goes now.
+        frames = depth = visible = out = None  # noqa: F841
+        traceback.clear_frames(exc.__traceback__)
+        raise
     return RenderResult(frames=frames, depth=depth, visible=visible)
+
+
+_POOL: ThreadPoolExecutor | None = None
+_POOL_LOCK = threading.Lock()
+
+
+def _frame_workers(device: torch.device, n_frames: int, chunk: int) -> int:
+    """Threads that render whole frames side by side (CPU only): torch's thread count, at most one per job.
+
+    Why frames and not torch's own threads: each op of a frame is short (~0.1 ms at 512x320), so
+    torch's threads meet at a barrier after every op; on a busy machine one descheduled thread then
+    stalls the others (measured 25x slower with two CPU-bound processes beside it). Workers that
+    each render their own frames with one thread never wait for each other (bench/render.py
+    --under-load).
+    """
+    if device.type != "cpu":
+        return 1
+    return max(1, min(torch.get_num_threads(), -(-n_frames // chunk)))
+
+
+def _render_parallel(workers: int, device: torch.device, specs: dict, n_frames: int, chunk: int,
+                     make_fill: Callable, run: Callable, callback: Callable[[int], None] | None) -> None:
+    """Jobs of `chunk` frames taken in order by `workers` pool threads, each with its own workspace and
+    one torch thread; the callback runs here, on the caller's thread, as jobs complete in order."""
+    global _POOL
+    with _POOL_LOCK:
+        if _POOL is None or _POOL._max_workers < workers:  # noqa: SLF001 - grow only when needed
+            _POOL = ThreadPoolExecutor(max_workers=max(workers, os.cpu_count() or 1), thread_name_prefix="realcam-render")
+        pool = _POOL
+    starts = list(range(0, n_frames, chunk))
+    done = [Future() for _ in starts]
+    lock, state = threading.Lock(), {"next": 0, "stop": False}
+
+    def worker() -> None:
+        with _Workspace(device, specs) as ws:
+            gap_fill = make_fill(ws)
+            while True:
+                with lock:
+                    j = state["next"]
+                    if state["stop"] or j >= len(starts):
+                        return
+                    state["next"] = j + 1
+                try:
+                    run(ws, starts[j], min(chunk, n_frames - starts[j]), None, gap_fill)
+                except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread
+                    done[j].set_exception(exc)
+                    with lock:
+                        state["stop"] = True
+                    return
+                done[j].set_result(None)
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    futures = [pool.submit(worker) for _ in range(workers)]
+    try:
+        for j, f in enumerate(done):
+            while not f.done():
+                if all(w.done() for w in futures) and not f.done():
+                    break  # every worker stopped: an earlier job failed
+                concurrent.futures.wait([f, *futures], timeout=0.5, return_when=concurrent.futures.FIRST_COMPLETED)
+            if not f.done():
+                break
+            f.result()  # re-raises a worker's error here
+            if callback is not None:
+                callback(min(starts[j] + chunk, n_frames))
+    finally:
+        with lock:
+            state["stop"] = True
+        concurrent.futures.wait(futures)
+        torch.set_num_threads(threads)
+    for w in futures:
+        w.result()
 
 
 def _render_frames(ws: dict[str, torch.Tensor], M: torch.Tensor, pts: torch.Tensor, table: torch.Tensor,
                    frames: torch.Tensor, depth: torch.Tensor, visible: torch.Tensor, chunk: int, sub: int,
                    near: float, scale: float, wp: int, hp: int, height: int, width: int, pad: int,
                    taps: list[tuple[int, int]], half_bit: int, idx_bits: int,
-                   callback: Callable[[int], None] | None) -> None:
+                   callback: Callable[[int], None] | None, gap_fill: _GapFill | None = None) -> None:
     """The render loop of `render_point_cloud` (arguments prepared and checked there)."""
     n_frames, n_points, device = M.shape[0], pts.shape[1], pts.device
     even = half_bit >= 0
@@ -389,6 +512,8 @@ def _render_frames(ws: dict[str, torch.Tensor], M: torch.Tensor, pts: torch.Tens
                 idx = idx + cell_offsets[:m]
             zb.view(-1).scatter_reduce_(0, idx.reshape(-1), keys[s0 : s0 + m].reshape(-1), "amin")
             win = splat_filter(m)  # (m, H, W) winning keys
+            if gap_fill is not None:
+                gap_fill(win)
             dep = depth[f0 : f0 + m]
             if _LITTLE_ENDIAN:  # depth = the winner's depth bits (FLT_MAX where empty, zeroed below)
                 dep.view(torch.int32).copy_(win.view(torch.int32).view(m, height, width, 2)[..., 1])
@@ -431,6 +556,133 @@ class _Workspace:
         size = sum(t.numel() * t.element_size() for t in self.tensors.values())
         if self.device.type == "cpu" and size <= _WORKSPACE_KEEP_BYTES:
             self._local.entry = (self.key, self.tensors)
+
+
+class _GapFill:
+    """Closes the gaps between splats of one surface, in place on the winning-key image.
+
+    A single RGB-D view is a surface, not a set of points: neighbouring source pixels whose depths
+    agree are joined, as in a mesh of the source pixel grid cut where depth jumps. Here that rule is
+    applied in the output image: a pixel q is filled when, along its row (then along its column),
+    the nearest-in-depth points within REACH pixels on both sides
+      - lie on one surface: their depths agree within TOL, and (when the points are the pixels of a
+        source grid, `grid_width`) they are neighbours there, at most GRID_STEP pixels apart, and
+      - q is empty or shows something farther than both (a surface behind leaking through the gap).
+    q takes the nearer of the two (smallest depth, then lower index). Across a silhouette the two
+    sides disagree, so a disocclusion stays empty. Keys are compared with their tie-break bits
+    cleared: only depth and index decide. Window minima are built by doubling (REACH a power of 2).
+    """
+
+    REACH = 16  # pixels each side: a gap of up to 2 * REACH - 1 pixels closes
+    TOL = 0.2  # relative depth difference still counted as one surface (bench/render_holes.py)
+    GRID_STEP = 3  # source-grid distance (rows and columns) of points that may be joined
+
+    @staticmethod
+    def buffers(m: int, height: int, width: int) -> dict[str, tuple[tuple[int, ...], torch.dtype]]:
+        r = _GapFill.REACH
+        hw, padded = (m, height, width), (m, height + 2 * r, width + 2 * r)
+        return {
+            "gap_pad": (padded, torch.int64),
+            "gap_pos": (padded, torch.int64),
+            "gap_win": (padded, torch.int64),
+            "gap_win2": (padded, torch.int64),
+            "gap_cov": (padded, torch.bool),
+            "gap_a": (hw, torch.int64),
+            "gap_b": (hw, torch.int64),
+            "gap_lo": (hw, torch.int64),
+            "gap_hi": (hw, torch.int64),
+            "gap_lim": (hw, torch.float32),
+            "gap_d": (hw, torch.int32),
+            "gap_e": (hw, torch.int32),
+            "gap_ok": (hw, torch.bool),
+            "gap_ok2": (hw, torch.bool),
+        }
+
+    def __init__(self, ws: dict[str, torch.Tensor], height: int, width: int, idx_bits: int,
+                 grid_width: int | None):
+        self.ws, self.h, self.w, self.grid_width = ws, height, width, grid_width
+        self.clear = ~(((1 << 32) - 1) ^ ((1 << idx_bits) - 1))  # keep the depth word and the index
+        pad = self.ws["gap_pad"]
+        pad.fill_(_FLT_MAX_BITS << 32)  # the border stays empty for good
+        m, hp, wp = pad.shape
+        self.flat = torch.arange(m * hp * wp, device=pad.device, dtype=torch.int64).view(m, hp, wp)
+        self.last_t = torch.tensor(m * hp * wp - 1, device=pad.device)  # a border cell: always empty
+
+    @staticmethod
+    def _word(t: torch.Tensor, high: bool) -> torch.Tensor:
+        """The high (float32 depth) or low (int32 index) word of int64 keys, as a view."""
+        words = t.view(torch.int32).view(*t.shape[:-1], t.shape[-1], 2)
+        return words[..., 1 if high == _LITTLE_ENDIAN else 0]
+
+    def _joined(self, lo: torch.Tensor, hi: torch.Tensor, ok: torch.Tensor) -> None:
+        """ok &= the points of keys lo and hi are source-grid neighbours (index = row * W + column)."""
+        gw, g = self.grid_width, self.GRID_STEP
+        m = lo.shape[0]
+        d, e, ok2 = self.ws["gap_d"][:m], self.ws["gap_e"][:m], self.ws["gap_ok2"][:m]
+        torch.sub(self._word(hi, False), self._word(lo, False), out=d)  # = dr * W + dc
+        # |dc| <= g  <=>  (d + g) mod W <= 2g (for g < W / 2); then |dr| <= g  <=>  |d| <= g * W + g
+        torch.remainder(torch.add(d, g, out=e), gw, out=e)
+        ok &= torch.le(e, 2 * g, out=ok2)
+        ok &= torch.le(d.abs_(), g * gw + g, out=ok2)
+
+    def _nearest(self, pos: torch.Tensor, axis: int, other: int, band: int, fn: Callable) -> torch.Tensor:
+        """Window reduction (max: nearest before, min: nearest after) of REACH cells along axis, by
+        doubling; ping-pong between two buffers, so an op never reads what it writes."""
+        m = pos.shape[0]
+        bufs = (self.ws["gap_win"][:m], self.ws["gap_win2"][:m])
+        src = pos.narrow(other, self.REACH, band)
+        n, span, k = src.shape[axis], 1, 0
+        while span < self.REACH:
+            dst = bufs[k].narrow(other, self.REACH, band)
+            fn(src.narrow(axis, 0, n - span), src.narrow(axis, span, n - span), out=dst.narrow(axis, 0, n - span))
+            src, n, span, k = dst, n - span, span * 2, 1 - k
+        return src
+
+    def _fill(self, before: torch.Tensor, after: torch.Tensor, centre: torch.Tensor, lo: torch.Tensor,
+              hi: torch.Tensor, lim: torch.Tensor, ok: torch.Tensor, ok2: torch.Tensor) -> None:
+        """centre = the nearer of before/after where they are one surface and centre is empty or behind."""
+        torch.minimum(before, after, out=lo)
+        torch.maximum(before, after, out=hi)
+        lo_d, hi_d = self._word(lo, True).view(torch.float32), self._word(hi, True).view(torch.float32)
+        torch.mul(hi_d, 1.0 + self.TOL, out=lim)  # inf where a side is empty
+        torch.gt(self._word(centre, True).view(torch.float32), lim, out=ok)  # q empty or behind both
+        torch.mul(lo_d, 1.0 + self.TOL, out=lim)
+        ok &= torch.le(hi_d, lim, out=ok2)  # both sides on one surface
+        if self.grid_width is not None:
+            self._joined(lo, hi, ok)
+        torch.where(ok, lo, centre, out=centre)
+
+    def __call__(self, win: torch.Tensor) -> None:
+        m, h, w, r = win.shape[0], self.h, self.w, self.REACH
+        pad, pos, cov = self.ws["gap_pad"][:m], self.ws["gap_pos"][:m], self.ws["gap_cov"][:m]
+        flat = self.flat[:m]
+        centre = pad[:, r : r + h, r : r + w]
+        torch.bitwise_and(win, self.clear, out=centre)
+        a, b = self.ws["gap_a"][:m], self.ws["gap_b"][:m]
+        lo, hi, lim = self.ws["gap_lo"][:m], self.ws["gap_hi"][:m], self.ws["gap_lim"][:m]
+        ok, ok2 = self.ws["gap_ok"][:m], self.ws["gap_ok2"][:m]
+        keys = pad.view(-1)
+        for axis in (2, 1):  # along rows, then along columns
+            other, band, size = (1, h, w) if axis == 2 else (2, w, h)
+            for nearest_first in (False, True):
+                if nearest_first:
+                    # the nearest covered cells before / after q within REACH (largest / smallest flat
+                    # index of a covered cell; uncovered cells point at an always-empty border cell)
+                    torch.lt(pad, _FLT_MAX_BITS << 32, out=cov)
+                    torch.mul(flat, cov, out=pos)
+                    before = self._nearest(pos, axis, other, band, torch.maximum).narrow(axis, 0, size)
+                    torch.index_select(keys, 0, before.reshape(-1), out=a.view(-1))
+                    torch.where(cov, flat, self.last_t, out=pos)
+                    after = self._nearest(pos, axis, other, band, torch.minimum).narrow(axis, r + 1, size)
+                    torch.index_select(keys, 0, after.reshape(-1), out=b.view(-1))
+                    before, after = a, b
+                else:
+                    # the nearest in depth within REACH on each side: finds a near surface even where a
+                    # farther one leaks through its gaps
+                    win_min = self._nearest(pad, axis, other, band, torch.minimum)
+                    before, after = win_min.narrow(axis, 0, size), win_min.narrow(axis, r + 1, size)
+                self._fill(before, after, centre, lo, hi, lim, ok, ok2)
+        win.copy_(centre)
 
 
 class _SplatFilter:
@@ -536,6 +788,7 @@ def render_scene(
     device: torch.device | str | None = None,
     chunk: int | None = None,
     callback: Callable[[int], None] | None = None,
+    mode: str = "surface",
 ) -> RenderResult:
     """Render a Scene's point cloud along c2w (N, 4, 4) at (height, width) (default: the scene's size).
 
@@ -551,13 +804,106 @@ def render_scene(
         K_out = _tensor(K, "K", "(3, 3) or (N, 3, 3)")
     else:
         K_out = fit_intrinsics(scene.K.float(), (scene.height, scene.width), (height, width), fit)
-    points, colors = scene_point_cloud(scene)
+    grid_width = None
+    if mode == "surface":  # every pixel in grid order (invalid ones at z = 0, culled), so neighbours are known
+        points, colors = scene_grid_cloud(scene)
+        grid_width = scene.width
+    else:
+        points, colors = scene_point_cloud(scene)
     dev = torch.device(device) if device is not None else points.device
     _tensor(c2w, "c2w", "(N, 4, 4)")
     return render_point_cloud(
         points.to(dev), colors.to(dev), K_out, c2w, height, width,
-        splat=splat, near=near, background=background, chunk=chunk, callback=callback,
+        splat=splat, near=near, background=background, chunk=chunk, callback=callback, mode=mode,
+        grid_width=grid_width,
     )
+
+
+@dataclass
+class PreviewResult:
+    """What the render node outputs, on the CPU: frames (N, H, W, 3), visibility and shaping masks
+    (N, H, W) float32 (1 = a point's footprint covers the pixel / its whole k x k neighbourhood)."""
+
+    frames: torch.Tensor
+    visibility: torch.Tensor
+    shaping: torch.Tensor
+
+
+PREVIEW_BLOCK = 32  # frames rendered per block by render_preview: scratch memory stays flat for long paths
+
+
+def render_preview(
+    scene: Scene,
+    c2w: torch.Tensor,
+    height: int,
+    width: int,
+    *,
+    mask_kernel: int = 5,
+    fit: str = "crop",
+    splat: int = 2,
+    mode: str = "surface",
+    K: torch.Tensor | None = None,
+    device: torch.device | str | None = None,
+    callback: Callable[[int], None] | None = None,
+    block: int = PREVIEW_BLOCK,
+) -> PreviewResult:
+    """`render_scene` + `shaping_mask` as the render node needs them, in blocks of `block` frames.
+
+    Only the outputs are allocated for the whole path; depth, the bool masks and the renderer's
+    scratch exist for one block at a time (400 frames at 1024x576: the outputs are 4.2 GB, the
+    rest ~0.2 GB instead of another ~3 GB). If the callback raises (ComfyUI's cancel), the outputs
+    are dropped before the exception leaves, so a kept exception does not keep gigabytes alive.
+    K: optional (3, 3) or (N, 3, 3) pixel intrinsics at the output size (lens animation); default the
+    scene's own K fitted to the output (`fit_intrinsics`).
+    """
+    height, width = _positive_int(height, "height"), _positive_int(width, "width")
+    block = _positive_int(block, "block")
+    require(mode in RENDER_MODES, "mode", f"one of {', '.join(RENDER_MODES)}", mode)
+    _tensor(c2w, "c2w", "(N, 4, 4)")
+    if c2w.ndim == 2:
+        c2w = c2w.unsqueeze(0)
+    require(c2w.ndim == 3 and tuple(c2w.shape[1:]) == (4, 4), "c2w", "shape (N, 4, 4)", tuple(c2w.shape))
+    if K is None:
+        K_out = fit_intrinsics(scene.K.float(), (scene.height, scene.width), (height, width), fit)
+    else:
+        K_out = _tensor(K, "K", "(3, 3) or (N, 3, 3)").float()
+        require(tuple(K_out.shape[-2:]) == (3, 3) and (K_out.ndim == 2 or K_out.shape[0] == c2w.shape[0]),
+                "K", f"(3, 3) or ({c2w.shape[0]}, 3, 3) pixel intrinsics", tuple(K_out.shape))
+    if mode == "surface":
+        points, colors = scene_grid_cloud(scene)
+        grid_width = scene.width
+    else:
+        points, colors = scene_point_cloud(scene)
+        grid_width = None
+    dev = torch.device(device) if device is not None else points.device
+    points, colors = points.to(dev), colors.to(dev)
+    n = int(c2w.shape[0])
+    b = min(block, n)
+    frames = torch.empty(n, height, width, 3, dtype=torch.float32)
+    visibility = torch.empty(n, height, width, dtype=torch.float32)
+    shaping = torch.empty(n, height, width, dtype=torch.float32)
+    scratch = RenderResult(torch.empty(b, height, width, 3, device=dev) if dev.type != "cpu" else frames[:0],
+                           torch.empty(b, height, width, device=dev),
+                           torch.empty(b, height, width, dtype=torch.bool, device=dev))
+    try:
+        for b0 in range(0, n, b):
+            m = min(b, n - b0)
+            out = RenderResult(frames[b0 : b0 + m] if dev.type == "cpu" else scratch.frames[:m],
+                               scratch.depth[:m], scratch.visible[:m])
+            cb = None if callback is None else (lambda done, b0=b0: callback(b0 + done))
+            K_blk = K_out if K_out.ndim == 2 else K_out[b0 : b0 + m]
+            res = render_point_cloud(points, colors, K_blk, c2w[b0 : b0 + m], height, width, splat=splat,
+                                     callback=cb, out=out, mode=mode, grid_width=grid_width)
+            if dev.type != "cpu":
+                frames[b0 : b0 + m].copy_(res.frames)
+            visibility[b0 : b0 + m].copy_(res.visible)
+            shaping[b0 : b0 + m].copy_(shaping_mask(res.visible, k=mask_kernel))
+            res = out = None
+    except BaseException as exc:
+        frames = visibility = shaping = scratch = out = res = None  # noqa: F841 - see the docstring
+        traceback.clear_frames(exc.__traceback__)
+        raise
+    return PreviewResult(frames, visibility, shaping)
 
 
 # --------------------------------------------------------------------------------------------------

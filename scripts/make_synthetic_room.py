@@ -67,7 +67,18 @@ def _shade(colour: np.ndarray, normal: np.ndarray) -> np.ndarray:
 
 def _trace(dx: np.ndarray, dy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Rays (dx, dy, 1) from the origin -> (depth z (...), colour (..., 3) in 0..1)."""
-    shape = dx.shape
+    return trace_rays(np.zeros(3), np.stack([dx, dy, np.ones(dx.shape)], -1))
+
+
+def trace_rays(origin: np.ndarray, d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Rays origin + t d (d (..., 3), any length) -> (t of the first hit (...), colour (..., 3) in 0..1).
+
+    With d = R (x, y, 1) for a camera's rotation R, t is the hit's depth z in that camera, so one
+    function gives the asset (camera at the origin) and the ground truth for any other camera.
+    """
+    shape = d.shape[:-1]
+    o = np.asarray(origin, dtype=np.float64)
+    dx, dy, dz = d[..., 0], d[..., 1], d[..., 2]
     depth = np.full(shape, np.inf)
     colour = np.zeros(shape + (3,))
     normal = np.zeros(shape + (3,))
@@ -82,27 +93,26 @@ def _trace(dx: np.ndarray, dy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     with np.errstate(divide="ignore", invalid="ignore"):
         x0, x1 = ROOM["x"]
         y0, y1 = ROOM["y"]
-        hit_plane(x0 / dx, 0, (1.0, 0.0, 0.0))  # left wall
-        hit_plane(x1 / dx, 1, (-1.0, 0.0, 0.0))  # right wall
-        hit_plane(y1 / dy, 2, (0.0, -1.0, 0.0))  # floor (y down)
-        hit_plane(y0 / dy, 3, (0.0, 1.0, 0.0))  # ceiling
-        hit_plane(np.full(shape, ROOM["z_back"]), 4, (0.0, 0.0, -1.0))  # back wall
-        d = np.stack([dx, dy, np.ones(shape)], -1)
-        for b, (lo, hi, _) in enumerate(BOXES):  # slab method; t is z because the ray's z step is 1
+        hit_plane((x0 - o[0]) / dx, 0, (1.0, 0.0, 0.0))  # left wall
+        hit_plane((x1 - o[0]) / dx, 1, (-1.0, 0.0, 0.0))  # right wall
+        hit_plane((y1 - o[1]) / dy, 2, (0.0, -1.0, 0.0))  # floor (y down)
+        hit_plane((y0 - o[1]) / dy, 3, (0.0, 1.0, 0.0))  # ceiling
+        hit_plane((ROOM["z_back"] - o[2]) / dz, 4, (0.0, 0.0, -1.0))  # back wall
+        for b, (lo, hi, _) in enumerate(BOXES):  # slab method
             lo_, hi_ = np.array(lo), np.array(hi)
-            t0, t1 = lo_ / d, hi_ / d
+            t0, t1 = (lo_ - o) / d, (hi_ - o) / d
             tmin = np.minimum(t0, t1).max(-1)
             tmax = np.maximum(t0, t1).min(-1)
             ok = (tmax >= tmin) & (tmin > 1e-6) & (tmin < depth)
             depth[ok] = tmin[ok]
             kind[ok] = 10 + b
-            p = d[ok] * tmin[ok][:, None]
+            p = o + d[ok] * tmin[ok][:, None]
             face = np.abs(np.stack([p - lo_, p - hi_], 1)).reshape(-1, 6).argmin(-1)
             n = np.zeros((ok.sum(), 3))
             n[np.arange(len(face)), face % 3] = np.where(face < 3, -1.0, 1.0)
             normal[ok] = n
         for s, (c, r, _) in enumerate(SPHERES):
-            c_ = np.array(c)
+            c_ = np.array(c) - o
             a = (d * d).sum(-1)
             bq = (d * c_).sum(-1)
             disc = bq * bq - a * ((c_ * c_).sum() - r * r)
@@ -110,9 +120,9 @@ def _trace(dx: np.ndarray, dy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             ok = (disc > 0) & (t > 1e-6) & (t < depth)
             depth[ok] = t[ok]
             kind[ok] = 20 + s
-            normal[ok] = (d[ok] * t[ok][:, None] - c_) / r
+            normal[ok] = (o + d[ok] * t[ok][:, None] - np.array(c)) / r
 
-    p = d * depth[..., None]
+    p = o + d * depth[..., None]
     px, py, pz = p[..., 0], p[..., 1], p[..., 2]
     # left wall: blue-grey checker; right wall: warm vertical stripes
     m = kind == 0
