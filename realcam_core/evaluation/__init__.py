@@ -14,6 +14,7 @@ from .accuracy import (
     video_intrinsics,
 )
 from .metrics import CameraMetrics, camera_metrics, geodesic_angles, normalise_translations, relative_to_frame0
+from .plot import plot_paths
 from .sfm import MIN_FRAMES, PoseEstimate, Tracker, check_video
 
 __all__ = [
@@ -30,6 +31,7 @@ __all__ = [
     "geodesic_angles",
     "metric_scale",
     "normalise_translations",
+    "plot_paths",
     "relative_to_frame0",
     "track_camera",
     "video_intrinsics",
