@@ -418,9 +418,12 @@ def _render_parallel(workers: int, device: torch.device, specs: dict, n_frames: 
     starts = list(range(0, n_frames, chunk))
     done = [Future() for _ in starts]
     lock, state = threading.Lock(), {"next": 0, "stop": False}
+    # Grad / inference mode are thread-local: the workers take the caller's (ComfyUI runs nodes under
+    # inference_mode, and in-place writes into inference tensors need it).
+    inference, grad = torch.is_inference_mode_enabled(), torch.is_grad_enabled()
 
     def worker() -> None:
-        with _Workspace(device, specs) as ws:
+        with torch.inference_mode(inference), torch.set_grad_enabled(grad), _Workspace(device, specs) as ws:
             gap_fill = make_fill(ws)
             while True:
                 with lock:
@@ -549,7 +552,9 @@ class _Workspace:
             self._local.entry = None  # taken
             self.tensors = cached[1]
         else:
-            self.tensors = {k: torch.empty(shape, dtype=dt, device=self.device) for k, (shape, dt) in self.specs.items()}
+            # normal tensors even under inference_mode: a kept set may serve a later render outside it
+            with torch.inference_mode(False):
+                self.tensors = {k: torch.empty(shape, dtype=dt, device=self.device) for k, (shape, dt) in self.specs.items()}
         return self.tensors
 
     def __exit__(self, *exc: object) -> None:

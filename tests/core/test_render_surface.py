@@ -123,3 +123,19 @@ def test_interrupt_releases_the_output_buffers(one_thread):
     gc.collect()
     assert info.value is not None
     assert not list(_output_sized(h, w))
+
+
+def test_worker_threads_render_under_the_callers_inference_mode():
+    # ComfyUI runs nodes under torch.inference_mode(); the CPU frame workers are other threads, where
+    # that mode is off by default, and writing into the caller's inference-mode buffers would fail.
+    n = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        depth = torch.full((H, W), 2.0)
+        c2w = torch.stack([_pose(yaw_deg=float(i)) for i in range(8)])
+        with torch.inference_mode():
+            got = render_preview(_scene(depth), c2w, H, W, block=4)
+        want = render_preview(_scene(depth), c2w, H, W, block=4)
+    finally:
+        torch.set_num_threads(n)
+    assert torch.equal(got.frames, want.frames) and torch.equal(got.visibility, want.visibility)
