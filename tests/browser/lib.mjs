@@ -36,7 +36,10 @@ export function parseArgs(argv) {
   return out;
 }
 
-// Console noise that is expected offline and unrelated to the pack.
+// Console noise that is expected offline and unrelated to the pack. The test server runs with
+// --disable-api-nodes, whose Content-Security-Policy blocks the missing-model dialog's size probes of
+// the templates' official huggingface.co files (a user's server without that flag allows them).
 export function relevantErrors(errors) {
-  return errors.filter((e) => !/user\.css|userdata|api\.comfy\.org|ERR_NAME_NOT_RESOLVED|Failed to load resource|reading 'id'|favicon/i.test(e));
+  return errors.filter((e) => !/user\.css|userdata|api\.comfy\.org|ERR_NAME_NOT_RESOLVED|Failed to load resource|reading 'id'|favicon/i.test(e))
+    .filter((e) => !/(Connecting to '|Fetch API cannot load )https:\/\/huggingface\.co\/.*Content Security Policy|^Error fetching file size: TypeError: Failed to fetch/is.test(e));
 }
