@@ -111,6 +111,10 @@ def host(out_path: str) -> None:
         model, pixel_mask(), "xt_paste", "sigma_percent", 0.0, 0.1, preview_frames=frames, vae=vae,
         start_image=start).result[0]
     res["generic_start_latent"] = generic.wrappers["sampler_sample"]["realcam_noise_shaping"][0].spec.start
+    from_latent = import_pack_module("nodes.shaping").RealCamNoiseShaping.execute(
+        model, pixel_mask(), "xt_paste", "sigma_percent", 0.0, 0.1, preview_latent=preview_latent, vae=vae,
+        start_image=start).result[0]  # the Wan latent instead of frames: the start image goes to its pixel size
+    res["generic_latent_start"] = from_latent.wrappers["sampler_sample"]["realcam_noise_shaping"][0].spec.start
     res["z_hand"] = model.model.process_latent_in(
         torch.cat([vae.encode(comfy_nodes_resize(start, W, H)), preview_latent["samples"][:, :, 1:]], dim=2))
 
@@ -209,6 +213,7 @@ def test_start_image_is_resized_as_core_does(res):
 
 def test_generic_noise_shaping_takes_the_unscaled_start_image(res):
     assert torch.equal(res["generic_start_latent"], res["core_start_latent"])
+    assert torch.equal(res["generic_latent_start"], res["core_start_latent"])
 
 
 def test_shaped_steps_are_the_hand_computed_paste(res):
