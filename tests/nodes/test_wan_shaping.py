@@ -143,6 +143,35 @@ def host(out_path: str) -> None:
         ncs.RandomNoise.execute(SEED).result[0], guider, ncs.KSamplerSelect.execute("euler").result[0],
         ncs.BasicScheduler.execute(model, "simple", STEPS, 1.0).result[0], latent).result[0]["samples"]
 
+    # Wan 2.1 Fun Camera and FLF2V (CLIP vision models): detected as core detects the official files, shaped
+    # sampling runs with a CLIP-H-shaped vision output (core's CLIP vision loader builds only the full-size ViT-H)
+    import comfy.clip_vision
+
+    def vision(seed: int):
+        out = comfy.clip_vision.Output()
+        out.penultimate_hidden_states = torch.randn(1, 257, 1280, generator=torch.Generator().manual_seed(seed))
+        return out
+
+    for kind in ("fun_camera_2.1", "flf2v_2.1"):
+        tiny_wan.write_tiny_dit(tmp / "dm" / f"tiny_{kind}.safetensors", kind, seed=3)
+        m21 = comfy_nodes.UNETLoader().load_unet(f"tiny_{kind}.safetensors", "default")[0]
+        res[f"{kind}/config"] = type(m21.model.model_config).__name__
+        res[f"{kind}/flf_tokens"] = m21.model.model_config.unet_config.get("flf_pos_embed_token_number")
+        if kind == "fun_camera_2.1":
+            c = nodes_wan.WanCameraImageToVideo.execute(pos0, neg0, vae, W, H, LENGTH, 1, start_image=start,
+                                                        clip_vision_output=vision(1), camera_conditions=emb).args
+        else:
+            c = nodes_wan.WanFirstLastFrameToVideo.execute(pos0, neg0, vae, W, H, LENGTH, 1, start_image=start,
+                                                           end_image=start, clip_vision_start_image=vision(1),
+                                                           clip_vision_end_image=vision(2)).args
+        shaped21 = wn.RealCamWanNoiseShaping.execute(m21, vae, frames, pixel_mask(), W, H, LENGTH, "xt_paste",
+                                                     "sigma_percent", 0.0, 0.1, start_image=start).result[0]
+        rec21: list = []
+        out21 = comfy.sample.sample(shaped21, noise, 3, CFG, "euler", "simple", c[0], c[1], c[2]["samples"],
+                                    seed=SEED, callback=lambda i, x0, x, total, rec=rec21: rec.append(x.clone()))
+        res[f"{kind}/finite"] = bool(torch.isfinite(out21).all())
+        res[f"{kind}/x0"] = rec21[0]
+
     def error_of(fn) -> str:
         try:
             fn()
@@ -204,6 +233,19 @@ def shaped_steps_by_hand(sigmas: torch.Tensor) -> list[int]:
 def test_core_detects_the_tiny_files_as_wan(res):
     assert res["model_class"] == "WAN21_Camera" and res["model_config"] == "WAN22_Camera"
     assert res["vae_channels"] == 16
+
+
+def test_wan21_fun_camera_and_flf2v_files_are_detected_and_shaped(res):
+    assert res["fun_camera_2.1/config"] == "WAN21_Camera" and res["flf2v_2.1/config"] == "WAN21_I2V"
+    assert res["flf2v_2.1/flf_tokens"] == 514
+    gen = torch.Generator().manual_seed(SEED + 0x5EED)
+    z = res["z_hand"].float()
+    paste = (1 - res["sigmas"][0]) * z + res["sigmas"][0] * torch.randn(z.shape, generator=gen)
+    m = hand_latent_mask()[None, None].expand_as(z).bool()
+    for kind in ("fun_camera_2.1", "flf2v_2.1"):
+        assert res[f"{kind}/finite"]
+        x0 = res[f"{kind}/x0"]  # step 0 (sigma 1) is shaped: the paste where the mask is 1, the noise elsewhere
+        assert torch.allclose(x0[m], paste[m], atol=1e-6, rtol=0) and torch.equal(x0[~m], res["noise"][~m].to(x0))
 
 
 def test_start_image_is_resized_as_core_does(res):
