@@ -163,7 +163,8 @@ class RealCamTrajectoryToWanCamera(io.ComfyNode):
             display_name="RealCam Trajectory To Wan Camera Embedding",
             category=CATEGORY,
             description="WAN_CAMERA_EMBEDDING for core's WanCameraImageToVideo (Wan 2.1 Fun Camera) from any RealCam "
-                        "trajectory: editor paths, presets, pose files. Needs 4k+1 frames (e.g. 81).",
+                        "trajectory: editor paths, presets, pose files. Needs 4k+1 frames (e.g. 81). Translations go in "
+                        "unscaled metres; RealCam Wan Camera Embedding maps them to the model's scale.",
             inputs=[TrajectoryType.Input("trajectory"),
                     io.Int.Input("width", default=832, min=16, max=8192, step=16, tooltip="Video width of the Wan model."),
                     io.Int.Input("height", default=480, min=16, max=8192, step=16, tooltip="Video height of the Wan model.")],

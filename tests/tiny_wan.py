@@ -4,7 +4,7 @@ official / Comfy-Org repackaged files) and the Wan 2.1 VAE, built at test time.
 The key layout is taken from core's own Wan classes (instantiated on the meta device, no memory), so the
 files are exactly what core's `model_detection` and VAE loader read from a real download: Wan 2.2 Fun
 Camera (control_adapter, no img_emb -> "camera_2.2"), Wan 2.2 I2V (in_dim 36, no img_emb -> i2v via
-concat). dim 128 is the smallest core accepts (num_heads = dim // 128); the VAE width is read from the
+concat), Wan 2.1 Fun Camera (img_emb + control_adapter -> "camera") and Wan 2.1 FLF2V (img_emb.emb_pos). dim 128 is the smallest core accepts (num_heads = dim // 128); the VAE width is read from the
 file (decoder.head.0.gamma), so dim 8 works. Needs ComfyUI importable (run inside a booted host).
 """
 
@@ -16,7 +16,8 @@ from pathlib import Path
 import torch
 from safetensors.torch import save_file
 
-DIT_KINDS = ("fun_camera_2.2", "i2v_2.2")
+DIT_KINDS = ("fun_camera_2.2", "i2v_2.2", "fun_camera_2.1", "flf2v_2.1")
+FLF_TOKENS = 514  # Wan 2.1 FLF2V: two CLIP-H images of 257 tokens
 DIT_DIM, DIT_FFN = 128, 256
 
 
@@ -47,6 +48,10 @@ def dit_state_dict(kind: str, seed: int = 0) -> dict[str, torch.Tensor]:
         model = wm.CameraWanModel(model_type="camera_2.2", **common)
     elif kind == "i2v_2.2":
         model = wm.WanModel(model_type="t2v", **common)
+    elif kind == "fun_camera_2.1":  # img_emb (CLIP vision) + control_adapter -> "camera"; noise + image, no mask
+        model = wm.CameraWanModel(model_type="camera", **{**common, "in_dim": 32})
+    elif kind == "flf2v_2.1":  # img_emb with emb_pos -> i2v with flf_pos_embed_token_number
+        model = wm.WanModel(model_type="i2v", flf_pos_embed_token_number=FLF_TOKENS, **common)
     else:
         raise ValueError(f"kind: one of {DIT_KINDS}, got {kind!r}")
     return _random_like({k: v.shape for k, v in model.state_dict().items()}, seed)

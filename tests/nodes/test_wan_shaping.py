@@ -111,6 +111,10 @@ def host(out_path: str) -> None:
         model, pixel_mask(), "xt_paste", "sigma_percent", 0.0, 0.1, preview_frames=frames, vae=vae,
         start_image=start).result[0]
     res["generic_start_latent"] = generic.wrappers["sampler_sample"]["realcam_noise_shaping"][0].spec.start
+    from_latent = import_pack_module("nodes.shaping").RealCamNoiseShaping.execute(
+        model, pixel_mask(), "xt_paste", "sigma_percent", 0.0, 0.1, preview_latent=preview_latent, vae=vae,
+        start_image=start).result[0]  # the Wan latent instead of frames: the start image goes to its pixel size
+    res["generic_latent_start"] = from_latent.wrappers["sampler_sample"]["realcam_noise_shaping"][0].spec.start
     res["z_hand"] = model.model.process_latent_in(
         torch.cat([vae.encode(comfy_nodes_resize(start, W, H)), preview_latent["samples"][:, :, 1:]], dim=2))
 
@@ -138,6 +142,35 @@ def host(out_path: str) -> None:
     res["custom_advanced"] = ncs.SamplerCustomAdvanced.execute(
         ncs.RandomNoise.execute(SEED).result[0], guider, ncs.KSamplerSelect.execute("euler").result[0],
         ncs.BasicScheduler.execute(model, "simple", STEPS, 1.0).result[0], latent).result[0]["samples"]
+
+    # Wan 2.1 Fun Camera and FLF2V (CLIP vision models): detected as core detects the official files, shaped
+    # sampling runs with a CLIP-H-shaped vision output (core's CLIP vision loader builds only the full-size ViT-H)
+    import comfy.clip_vision
+
+    def vision(seed: int):
+        out = comfy.clip_vision.Output()
+        out.penultimate_hidden_states = torch.randn(1, 257, 1280, generator=torch.Generator().manual_seed(seed))
+        return out
+
+    for kind in ("fun_camera_2.1", "flf2v_2.1"):
+        tiny_wan.write_tiny_dit(tmp / "dm" / f"tiny_{kind}.safetensors", kind, seed=3)
+        m21 = comfy_nodes.UNETLoader().load_unet(f"tiny_{kind}.safetensors", "default")[0]
+        res[f"{kind}/config"] = type(m21.model.model_config).__name__
+        res[f"{kind}/flf_tokens"] = m21.model.model_config.unet_config.get("flf_pos_embed_token_number")
+        if kind == "fun_camera_2.1":
+            c = nodes_wan.WanCameraImageToVideo.execute(pos0, neg0, vae, W, H, LENGTH, 1, start_image=start,
+                                                        clip_vision_output=vision(1), camera_conditions=emb).args
+        else:
+            c = nodes_wan.WanFirstLastFrameToVideo.execute(pos0, neg0, vae, W, H, LENGTH, 1, start_image=start,
+                                                           end_image=start, clip_vision_start_image=vision(1),
+                                                           clip_vision_end_image=vision(2)).args
+        shaped21 = wn.RealCamWanNoiseShaping.execute(m21, vae, frames, pixel_mask(), W, H, LENGTH, "xt_paste",
+                                                     "sigma_percent", 0.0, 0.1, start_image=start).result[0]
+        rec21: list = []
+        out21 = comfy.sample.sample(shaped21, noise, 3, CFG, "euler", "simple", c[0], c[1], c[2]["samples"],
+                                    seed=SEED, callback=lambda i, x0, x, total, rec=rec21: rec.append(x.clone()))
+        res[f"{kind}/finite"] = bool(torch.isfinite(out21).all())
+        res[f"{kind}/x0"] = rec21[0]
 
     def error_of(fn) -> str:
         try:
@@ -202,6 +235,19 @@ def test_core_detects_the_tiny_files_as_wan(res):
     assert res["vae_channels"] == 16
 
 
+def test_wan21_fun_camera_and_flf2v_files_are_detected_and_shaped(res):
+    assert res["fun_camera_2.1/config"] == "WAN21_Camera" and res["flf2v_2.1/config"] == "WAN21_I2V"
+    assert res["flf2v_2.1/flf_tokens"] == 514
+    gen = torch.Generator().manual_seed(SEED + 0x5EED)
+    z = res["z_hand"].float()
+    paste = (1 - res["sigmas"][0]) * z + res["sigmas"][0] * torch.randn(z.shape, generator=gen)
+    m = hand_latent_mask()[None, None].expand_as(z).bool()
+    for kind in ("fun_camera_2.1", "flf2v_2.1"):
+        assert res[f"{kind}/finite"]
+        x0 = res[f"{kind}/x0"]  # step 0 (sigma 1) is shaped: the paste where the mask is 1, the noise elsewhere
+        assert torch.allclose(x0[m], paste[m], atol=1e-6, rtol=0) and torch.equal(x0[~m], res["noise"][~m].to(x0))
+
+
 def test_start_image_is_resized_as_core_does(res):
     assert res["our_start_latent"] is not None
     assert torch.equal(res["our_start_latent"], res["core_start_latent"])
@@ -209,6 +255,7 @@ def test_start_image_is_resized_as_core_does(res):
 
 def test_generic_noise_shaping_takes_the_unscaled_start_image(res):
     assert torch.equal(res["generic_start_latent"], res["core_start_latent"])
+    assert torch.equal(res["generic_latent_start"], res["core_start_latent"])
 
 
 def test_shaped_steps_are_the_hand_computed_paste(res):
