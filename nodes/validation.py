@@ -140,13 +140,13 @@ def _first_error(specs: list[_Spec], values: dict, check_combo: bool) -> str | N
 
 def _make_validate(specs: list[_Spec], previous, path_checks: dict):
     """validate_inputs with explicit parameters (ComfyUI passes only the inputs a signature names, and
-    keeps its own combo checks for the others)."""
+    keeps its own min/max checks for the others). Options are read fresh from the schema each time."""
     names = [s.name for s in specs] + list(path_checks)
     prev_params = list(inspect.signature(previous).parameters) if previous is not None else []
     params = list(dict.fromkeys(names + prev_params))
 
     def check(cls, **values):
-        msg = _first_error(specs, values, check_combo=True)  # ComfyUI 0.3.75 checks no V3 combo value
+        msg = _first_error(_specs(cls), values, check_combo=True)  # ComfyUI 0.3.75 checks no V3 combo value
         if msg:
             return msg
         for name, path_check in path_checks.items():
@@ -167,11 +167,11 @@ def _make_validate(specs: list[_Spec], previous, path_checks: dict):
     return classmethod(scope["validate_inputs"])
 
 
-def _make_execute(specs: list[_Spec], original):
+def _make_execute(original):
     if inspect.iscoroutinefunction(original):
         @functools.wraps(original)
         async def guarded_async(cls, *args, **kwargs):
-            msg = _first_error(specs, kwargs, check_combo=True)
+            msg = _first_error(_specs(cls), kwargs, check_combo=True)
             if msg:
                 raise RealCamInputError(msg)
             return await original(cls, *args, **kwargs)
@@ -179,7 +179,7 @@ def _make_execute(specs: list[_Spec], original):
 
     @functools.wraps(original)
     def guarded(cls, *args, **kwargs):
-        msg = _first_error(specs, kwargs, check_combo=True)
+        msg = _first_error(_specs(cls), kwargs, check_combo=True)
         if msg:
             raise RealCamInputError(msg)
         return original(cls, *args, **kwargs)
@@ -199,5 +199,5 @@ def install_validation(classes) -> None:
         path_checks = {**PATH_CHECKS.get(node_id, {}), **getattr(cls, "path_checks", {})}
         if specs or previous is not None or path_checks:
             cls.validate_inputs = _make_validate(specs, previous, path_checks)
-        cls.execute = _make_execute(specs, cls.execute.__func__)
+        cls.execute = _make_execute(cls.execute.__func__)
         cls._realcam_validated = True
