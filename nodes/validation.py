@@ -1,12 +1,17 @@
 """Node-boundary validation for every RealCam node (issue 11).
 
 `install_validation(classes)` gives each V3 node
-- a `validate_inputs` over its INT / FLOAT / STRING widgets, so POST /prompt refuses a graph with a
+- a `validate_inputs` over its INT / FLOAT / STRING / fixed-choice COMBO widgets, so POST /prompt refuses a graph with a
   NaN, an infinity, a value out of range or a NUL byte before anything runs (ComfyUI's own min/max
   check lets NaN through);
-- an `execute` guard that repeats the numeric checks and checks fixed-choice combos for values that
-  arrive through links (ComfyUI validates neither), so a bogus sampler name or precision from a
+  ComfyUI 0.3.75 checks no V3 combo value at all, so fixed-choice combos are checked here too;
+- an `execute` guard that repeats these checks for values that arrive through links (ComfyUI validates
+  none of them), so a bogus sampler name or precision from a
   primitive node fails naming the input instead of as a KeyError deep inside.
+
+File widgets get the path policy at validation time too (PATH_CHECKS below, or a node class's own
+`path_checks = {"input": callable(value)}`): a name that leaves the allowed folder, goes through a link
+out of it or does not exist is refused before the graph runs.
 
 Messages read `<input>: expected <what>, got <value>`.
 """
@@ -25,6 +30,43 @@ from ..realcam_core.errors import RealCamInputError
 # combos whose options are files on disk: their names are checked by the path policy instead
 FILE_COMBOS = frozenset({"model", "file", "pose_file", "base_checkpoint", "camera_checkpoint", "image"})
 MAX_STRING = 1_000_000
+
+
+def _input_file(widget: str, suffixes: tuple[str, ...]):
+    def check(value: str):
+        from .common import input_file
+
+        return input_file(value, widget, suffixes)
+    return check
+
+
+def _model_name(widget: str, where: str):
+    def check(value: str):
+        from ..realcam_core.paths import check_name
+
+        if value != "none":
+            check_name(value, widget, where)
+    return check
+
+
+def _save_prefix(value: str):
+    from ..realcam_core.paths import check_name
+
+    return check_name(value + ".txt", "filename_prefix", "ComfyUI's output folder")
+
+
+# node_id -> {input: check(value) raising RealCamInputError}; new file widgets add a line here or set
+# `path_checks` on their class
+PATH_CHECKS = {
+    "RealCamLoadDepthFile": {"file": _input_file("file", (".png", ".npy", ".tif", ".tiff"))},
+    "RealCamLoadPoseFile": {"pose_file": _input_file("pose_file", (".txt",))},
+    "RealCamSavePoseFile": {"filename_prefix": _save_prefix},
+    "RealCamLoadDepthModel": {"model": _model_name("model", "models/depthanything")},
+    "RealCamCheckpointLoader": {
+        "base_checkpoint": _model_name("base_checkpoint", "models/realcam or models/checkpoints"),
+        "camera_checkpoint": _model_name("camera_checkpoint", "models/realcam or models/checkpoints"),
+    },
+}
 
 
 @dataclass(frozen=True)
@@ -96,17 +138,23 @@ def _first_error(specs: list[_Spec], values: dict, check_combo: bool) -> str | N
     return None
 
 
-def _make_validate(specs: list[_Spec], previous):
+def _make_validate(specs: list[_Spec], previous, path_checks: dict):
     """validate_inputs with explicit parameters (ComfyUI passes only the inputs a signature names, and
-    keeps its own combo checks for the others)."""
-    names = [s.name for s in specs if s.kind != "COMBO"]
+    keeps its own min/max checks for the others). Options are read fresh from the schema each time."""
+    names = [s.name for s in specs] + list(path_checks)
     prev_params = list(inspect.signature(previous).parameters) if previous is not None else []
     params = list(dict.fromkeys(names + prev_params))
 
     def check(cls, **values):
-        msg = _first_error(specs, values, check_combo=False)
+        msg = _first_error(_specs(cls), values, check_combo=True)  # ComfyUI 0.3.75 checks no V3 combo value
         if msg:
             return msg
+        for name, path_check in path_checks.items():
+            if isinstance(values.get(name), str):
+                try:
+                    path_check(values[name])
+                except RealCamInputError as e:
+                    return str(e)
         if previous is not None:
             return previous(**{k: values.get(k) for k in prev_params})
         return True
@@ -119,11 +167,11 @@ def _make_validate(specs: list[_Spec], previous):
     return classmethod(scope["validate_inputs"])
 
 
-def _make_execute(specs: list[_Spec], original):
+def _make_execute(original):
     if inspect.iscoroutinefunction(original):
         @functools.wraps(original)
         async def guarded_async(cls, *args, **kwargs):
-            msg = _first_error(specs, kwargs, check_combo=True)
+            msg = _first_error(_specs(cls), kwargs, check_combo=True)
             if msg:
                 raise RealCamInputError(msg)
             return await original(cls, *args, **kwargs)
@@ -131,7 +179,7 @@ def _make_execute(specs: list[_Spec], original):
 
     @functools.wraps(original)
     def guarded(cls, *args, **kwargs):
-        msg = _first_error(specs, kwargs, check_combo=True)
+        msg = _first_error(_specs(cls), kwargs, check_combo=True)
         if msg:
             raise RealCamInputError(msg)
         return original(cls, *args, **kwargs)
@@ -147,7 +195,9 @@ def install_validation(classes) -> None:
             continue
         own = cls.__dict__.get("validate_inputs")
         previous = own.__get__(None, cls) if isinstance(own, classmethod) else None
-        if any(s.kind != "COMBO" for s in specs) or previous is not None:
-            cls.validate_inputs = _make_validate(specs, previous)
-        cls.execute = _make_execute(specs, cls.execute.__func__)
+        node_id = cls.define_schema().node_id
+        path_checks = {**PATH_CHECKS.get(node_id, {}), **getattr(cls, "path_checks", {})}
+        if specs or previous is not None or path_checks:
+            cls.validate_inputs = _make_validate(specs, previous, path_checks)
+        cls.execute = _make_execute(cls.execute.__func__)
         cls._realcam_validated = True

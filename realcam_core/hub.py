@@ -99,6 +99,38 @@ def _downloaded_files(local_dir: str) -> list[str]:
     return sorted(out)
 
 
+def _missing_ancestors(path: str) -> list[str]:
+    """`path` and its parents that do not exist yet (deepest first): what a failed attempt may remove."""
+    out = []
+    p = os.path.abspath(path)
+    while not os.path.exists(p):
+        out.append(p)
+        parent = os.path.dirname(p)
+        if parent == p:
+            break
+        p = parent
+    return out
+
+
+def _leftover_note(stage: str, created: list[str]) -> str:
+    """Keep a stage that holds downloaded bytes (resumed next time); remove an empty one and the folders made for it."""
+    def holds_bytes(d: str, f: str) -> bool:  # downloaded data, not huggingface_hub's locks and metadata
+        inside_cache = f"{os.sep}.cache" in d[len(stage):]
+        return (not inside_cache or f.endswith(".incomplete")) and os.path.getsize(os.path.join(d, f)) > 0
+
+    has_data = any(holds_bytes(d, f) for d, _, fs in os.walk(stage) for f in fs)
+    if has_data:
+        return f"; the partial download stays in {stage} and the next run resumes it (or delete that folder)"
+    shutil.rmtree(stage, ignore_errors=True)
+    for d in created:
+        try:
+            if os.path.isdir(d):
+                os.rmdir(d)
+        except OSError:
+            break
+    return ""
+
+
 def download(
     repo_id: str, filename: str | None, target_dir: str, what: str, allow_patterns: Sequence[str] | None = None,
     *, fetch: Fetch | None = None, expected: Expected | None = None,
@@ -119,19 +151,18 @@ def download(
         raise RealCamInputError(f"{what}: {final} already exists; refusing to download over it")
     if os.path.isdir(stage):
         log.warning("RealCam: resuming the interrupted download of %s in %s", where, stage)
+    created = _missing_ancestors(stage)
     try:
         os.makedirs(stage, exist_ok=True)
         fetch(repo_id, filename, stage, allow_patterns)
         names = [filename] if filename is not None else _downloaded_files(stage)
         verify(stage, names, expected(repo_id) if expected else {}, what, where)
     except RealCamInputError as e:
-        raise RealCamInputError(f"{e}; the partial download stays in {stage} and the next run resumes it "
-                                "(or delete that folder)") from None
+        raise RealCamInputError(f"{e}{_leftover_note(stage, created)}") from None
     except Exception as e:  # network, offline mode, auth, disk: one readable line
         raise RealCamInputError(
-            f"{what}: downloading from {where} into {target_dir} failed ({type(e).__name__}: {str(e)[:200]}); "
-            f"the partial download stays in {stage} and the next run resumes it; or download it by hand into "
-            "that folder"
+            f"{what}: downloading from {where} into {target_dir} failed ({type(e).__name__}: {str(e)[:200]})"
+            f"{_leftover_note(stage, created)}; or download it by hand into that folder"
         ) from None
     # complete and verified: move into place (same file system, so rename is atomic)
     if filename is None:

@@ -35,6 +35,8 @@ def test_interrupted_download_reported_and_resumed(tmp_path):
     final = str(tmp_path / "M-hf")
 
     def broken(repo_id, filename, local_dir, patterns):
+        os.makedirs(os.path.join(local_dir, ".cache"))
+        open(os.path.join(local_dir, ".cache", "x.lock"), "w").write("lock")
         open(os.path.join(local_dir, "model.safetensors"), "wb").write(DATA[:10])
         raise ConnectionError("network down")
 
@@ -62,3 +64,18 @@ def test_size_and_hash_checked(tmp_path, payload, words):
         download("org/repo", "model.safetensors", str(tmp_path), "camera_checkpoint", fetch=fetch, expected=expected)
     assert "camera_checkpoint" in str(e.value) and all(w in str(e.value) for w in words)
     assert not (tmp_path / "model.safetensors").exists()
+
+
+def test_failed_download_without_data_leaves_nothing(tmp_path):
+    """Offline: nothing was fetched, so no staging folder (nor the folder made for it) is left behind."""
+    def offline(repo_id, filename, local_dir, patterns):
+        os.makedirs(os.path.join(local_dir, ".cache", "huggingface", "download"), exist_ok=True)
+        open(os.path.join(local_dir, ".cache", "huggingface", ".gitignore"), "w").write("*")
+        open(os.path.join(local_dir, ".cache", "huggingface", "download", "model.ckpt.lock"), "w").close()
+        raise OSError("offline mode is enabled")
+
+    target = tmp_path / "DynamiCrafter_512"
+    with pytest.raises(RealCamInputError) as e:
+        download("Doubiiu/DynamiCrafter_512", "model.ckpt", str(target), "base_checkpoint", fetch=offline)
+    assert "base_checkpoint" in str(e.value) and "by hand" in str(e.value) and "resumes" not in str(e.value)
+    assert os.listdir(tmp_path) == []

@@ -78,3 +78,28 @@ def test_moge_geometry_round_trip():
     assert torch.allclose(geo["points"][1, :, 0], (u - s.K[0, 2]) / s.K[0, 0] * s.depth[1], atol=1e-6)
     back = type(s).from_moge_geometry(geo)
     assert torch.equal(back.depth, s.depth) and torch.equal(back.mask, s.mask) and torch.equal(back.K, s.K)
+
+
+def test_depth_file_encodings_detected(tmp_path):
+    """Float TIFF is metres as stored, 16-bit PNG integers x metres_per_unit, 1x1 stays 2-D; 8-bit, colour,
+    complex and integer .npy files are refused naming the accepted encodings (never guessed)."""
+
+    metres = np.array([[2.5, 0.75], [10.0, 0.0]], dtype=np.float32)
+    Image.fromarray(metres, "F").save(tmp_path / "f.tif")
+    assert torch.equal(read_depth_file(tmp_path / "f.tif", 0.001), torch.from_numpy(metres))
+    Image.fromarray(np.array([[2500, 750]], dtype=np.uint16)).save(tmp_path / "mm.png")
+    assert torch.allclose(read_depth_file(tmp_path / "mm.png", 0.001), torch.tensor([[2.5, 0.75]]))
+    np.save(tmp_path / "one.npy", np.full((1, 1), 3.0, dtype=np.float32))
+    assert read_depth_file(tmp_path / "one.npy").shape == (1, 1)
+    np.save(tmp_path / "hw1.npy", metres[..., None])
+    assert torch.equal(read_depth_file(tmp_path / "hw1.npy"), torch.from_numpy(metres))
+    Image.fromarray(np.full((4, 4), 200, np.uint8)).save(tmp_path / "u8.png")
+    Image.fromarray(np.full((4, 4, 4), 200, np.uint8), "RGBA").save(tmp_path / "rgba.png")
+    np.save(tmp_path / "c.npy", metres.astype(np.complex64))
+    np.save(tmp_path / "i.npy", (metres * 1000).astype(np.int32))
+    for name, words in (("u8.png", "mode L"), ("rgba.png", "mode RGBA"), ("c.npy", "complex"), ("i.npy", "int32")):
+        with pytest.raises(RealCamInputError) as e:
+            read_depth_file(tmp_path / name, 0.001)
+        assert words in str(e.value) and "accepted encodings" in str(e.value) and "16-bit" in str(e.value)
+    with pytest.raises(RealCamInputError, match="metres_per_unit"):
+        read_depth_file(tmp_path / "mm.png", float("nan"))
