@@ -21,6 +21,11 @@ NODE_CLASSES: list[type[io.ComfyNode]] = [
 ]
 
 
+from .presentation import present  # noqa: E402  (subcategories and output tooltips, issue 13)
+
+NODE_CLASSES = [present(c) for c in NODE_CLASSES]
+
+
 class RealCamExtension(ComfyExtension):
     async def get_node_list(self) -> list[type[io.ComfyNode]]:
         return NODE_CLASSES

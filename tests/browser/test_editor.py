@@ -52,6 +52,12 @@ def test_editor_drag_queue_reload(server):
     assert saved.num_frames == expected.num_frames
     assert torch.allclose(saved.c2w, expected.c2w, atol=1e-5)
     assert r["saveInfo"] and r["saveInfo"].endswith(saved_pose_file(server, r["secondRun"]).name), r["saveInfo"]
+    # Save Pose File's info: a one-line box (not a tall empty text area) that survives the renderer switch
+    name = saved_pose_file(server, r["secondRun"]).name
+    for key in ("infoBoxClassic", "infoBoxVue", "infoBoxBack"):
+        boxes = [b for b in r[key] if b["text"].endswith(name)]
+        assert boxes, (key, r[key])
+        assert boxes[0]["height"] <= 40, (key, boxes)
     first = re10k.read_re10k(saved_pose_file(server, r["firstRun"]))
     assert not torch.allclose(first.c2w, saved.c2w, atol=1e-3), "the edit did not change the output"
 
