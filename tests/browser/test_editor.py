@@ -93,6 +93,14 @@ def test_editor_scrub_anchor_and_zoom(server):
     assert r["anchor"]["green"] >= 5, r["anchor"]
     assert r["keyframesAfterOrbit"] == r["keyframesBeforeOrbit"]
     assert abs(r["azimuthAfterOrbit"] - r["anchor"]["azimuth"]) > 5
+    # 9: the help line wraps instead of being cut, the last frame is labelled inside the timeline
+    c = r["clipping"]
+    assert c["helpFits"] and c["helpInside"], c
+    last = c["labels"][-1]
+    assert last["frame"] == c["numFrames"] - 1 and last["x"] >= 0 and last["x"] + last["width"] <= c["width"], c
+    # 9: after "Use input" the preset menu no longer names the preset the path came from
+    assert r["presetAfterApply"] == "zoom_in" and r["presetAfterUseInput"] == ""
+    assert r["keyframesAfterUseInput"][-1]["position"] == [0.3, 0, 0]
     # 2: one frame after a wheel zoom of the graph, backing size = displayed size x devicePixelRatio
     for renderer in ("classic", "vue"):
         z = r["zoom"][renderer]

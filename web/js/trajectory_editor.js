@@ -1157,6 +1157,7 @@ class TrajectoryEditor {
     }
     if (labels[labels.length - 1] !== n - 1) labels.push(n - 1);  // the last frame is always labelled
     let right = -Infinity;
+    this.timelineLabelBoxes = [];  // what was drawn where (tests check nothing is clipped)
     for (const f of labels) {
       const text = String(f);
       const tw = ctx.measureText(text).width;
@@ -1164,6 +1165,7 @@ class TrajectoryEditor {
       const tx = Math.min(this.timelineX(f) + 2 * px, W - tw - px);
       if (tx < right + 3 * px && f !== n - 1) continue;
       ctx.fillText(text, tx, 10 * px);
+      this.timelineLabelBoxes.push({ frame: f, x: tx, width: tw });
       right = tx + tw;
     }
     this.state.keyframes.forEach((k, i) => {
