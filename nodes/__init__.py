@@ -28,6 +28,11 @@ from . import interchange_nodes, lens_nodes  # noqa: E402
 NODE_CLASSES += [*interchange_nodes.NODES, *lens_nodes.NODES]
 
 
+from .presentation import present  # noqa: E402  (subcategories and output tooltips, issue 13)
+
+NODE_CLASSES = [present(c) for c in NODE_CLASSES]
+
+
 class RealCamExtension(ComfyExtension):
     async def get_node_list(self) -> list[type[io.ComfyNode]]:
         return NODE_CLASSES

@@ -78,6 +78,23 @@ try {
     ?.widgets?.find((w) => w.name === "realcam_info")?.value ?? null);
   await shot(page, "3_second_run");
 
+  // the info box is as tall as its text and keeps it across a switch to Nodes 2.0 and back
+  const infoBox = async () => {
+    await page.evaluate(async () => { await window.app.extensionManager.command.execute("Comfy.Canvas.FitView"); });
+    await page.waitForTimeout(700);
+    return boxes();
+  };
+  const boxes = () => page.evaluate(() => [...document.querySelectorAll(".rc-info-box")]
+    .filter((e) => e.offsetParent !== null)
+    .map((e) => ({ text: e.textContent, height: e.getBoundingClientRect().height / window.app.canvas.ds.scale })));
+  result.infoBoxClassic = await infoBox();
+  await page.evaluate(async () => { await window.app.extensionManager.setting.set("Comfy.VueNodes.Enabled", true); });
+  await page.waitForTimeout(1500);
+  result.infoBoxVue = await infoBox();
+  await page.evaluate(async () => { await window.app.extensionManager.setting.set("Comfy.VueNodes.Enabled", false); });
+  await page.waitForTimeout(1000);
+  result.infoBoxBack = await infoBox();
+
   // reload: ComfyUI restores the open workflow; the editor state and the cloud come back
   await page.reload();
   await page.waitForFunction(() => window.app?.graph?.nodes?.some((x) => x.comfyClass === "RealCamTrajectoryEditor"),

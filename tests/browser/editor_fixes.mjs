@@ -64,7 +64,13 @@ async function zoomCheck(label) {
 
 try {
   await loadTemplate();
-  await page.evaluate(() => { window.app.canvas.ds.changeScale(0.8, [0, 0]); window.app.canvas.setDirty(true, true); });
+  await page.evaluate(() => {  // the editor in the middle of the page, clear of the floating toolbars
+    const ds = window.app.canvas.ds;
+    const n = window.app.graph.nodes.find((x) => x.comfyClass === "RealCamTrajectoryEditor");
+    ds.scale = 0.8;
+    ds.offset = [200 / ds.scale - n.pos[0], 180 / ds.scale - n.pos[1]];
+    window.app.canvas.setDirty(true, true);
+  });
   await twoFrames();
 
   // 1. scrub from frame 0: press on the playhead over keyframe 0's diamond, drag right
@@ -101,6 +107,25 @@ try {
   result.keyframesAfterOrbit = await keyframes();
   result.azimuthAfterOrbit = await ev("return ed.view.azimuth;");
   await page.screenshot({ path: path.join(args.out, "editor_fixes_anchor.png") });
+
+  // 4. nothing clipped: the help text wraps inside the widget, the last frame's label ends inside the timeline
+  result.clipping = await ev(`
+    ed.drawNow();
+    const h = ed.help;
+    return { helpFits: h.scrollWidth <= h.clientWidth + 1 && h.scrollHeight <= h.clientHeight + 1,
+      helpInside: h.getBoundingClientRect().bottom <= ed.element.getBoundingClientRect().bottom + 1,
+      labels: ed.timelineLabelBoxes, width: ed.timeline.width, numFrames: ed.state.num_frames };`);
+
+  // 5. the preset menu forgets its preset once "Use input" replaced the path
+  await ev(`ed.setPayload({ input_state: arg });`, JSON.stringify({ version: 1, num_frames: 16, keyframes: [
+    { frame: 0, position: [0, 0, 0], rotation: [0, 0, 0] }, { frame: 15, position: [0.3, 0, 0], rotation: [0, 0, 0] }] }));
+  const sel = page.locator(".rc-ed select").first();
+  await sel.selectOption("zoom_in");
+  await page.locator(".rc-ed button", { hasText: "Apply" }).click();
+  result.presetAfterApply = await sel.inputValue();
+  await page.locator(".rc-ed button", { hasText: "Use input" }).click();
+  result.presetAfterUseInput = await sel.inputValue();
+  result.keyframesAfterUseInput = await keyframes();
 
   // 3. graph zoom: classic renderer, then Nodes 2.0
   await zoomCheck("classic");

@@ -52,6 +52,12 @@ def test_editor_drag_queue_reload(server):
     assert saved.num_frames == expected.num_frames
     assert torch.allclose(saved.c2w, expected.c2w, atol=1e-5)
     assert r["saveInfo"] and r["saveInfo"].endswith(saved_pose_file(server, r["secondRun"]).name), r["saveInfo"]
+    # Save Pose File's info: a one-line box (not a tall empty text area) that survives the renderer switch
+    name = saved_pose_file(server, r["secondRun"]).name
+    for key in ("infoBoxClassic", "infoBoxVue", "infoBoxBack"):
+        boxes = [b for b in r[key] if b["text"].endswith(name)]
+        assert boxes, (key, r[key])
+        assert boxes[0]["height"] <= 40, (key, boxes)
     first = re10k.read_re10k(saved_pose_file(server, r["firstRun"]))
     assert not torch.allclose(first.c2w, saved.c2w, atol=1e-3), "the edit did not change the output"
 
@@ -87,6 +93,14 @@ def test_editor_scrub_anchor_and_zoom(server):
     assert r["anchor"]["green"] >= 5, r["anchor"]
     assert r["keyframesAfterOrbit"] == r["keyframesBeforeOrbit"]
     assert abs(r["azimuthAfterOrbit"] - r["anchor"]["azimuth"]) > 5
+    # 9: the help line wraps instead of being cut, the last frame is labelled inside the timeline
+    c = r["clipping"]
+    assert c["helpFits"] and c["helpInside"], c
+    last = c["labels"][-1]
+    assert last["frame"] == c["numFrames"] - 1 and last["x"] >= 0 and last["x"] + last["width"] <= c["width"], c
+    # 9: after "Use input" the preset menu no longer names the preset the path came from
+    assert r["presetAfterApply"] == "zoom_in" and r["presetAfterUseInput"] == ""
+    assert r["keyframesAfterUseInput"][-1]["position"] == [0.3, 0, 0]
     # 2: one frame after a wheel zoom of the graph, backing size = displayed size x devicePixelRatio
     for renderer in ("classic", "vue"):
         z = r["zoom"][renderer]

@@ -57,6 +57,7 @@ def test_editor_runs_keep_history_small(server):
         ui = outputs[editor]["realcam_editor"][0]
         assert ui["scene_file"]["filename"].endswith(".rcpc"), ui
     per_run = (_history_bytes(server) - before) / RUNS
+    print(f"history growth per editor run: {per_run:.0f} bytes over {RUNS} runs")
     assert per_run <= MAX_HISTORY_BYTES_PER_RUN, f"{per_run:.0f} bytes of history per editor run"
     ref = ui["scene_file"]
     files = list((server.base / "temp" / ref["subfolder"]).glob("*.rcpc"))
