@@ -104,16 +104,17 @@ def _best(fn, repeats: int, device: str) -> float:
     return best
 
 
-def peak_child(width: int, height: int, frames: int, splat: int, threads: int | None) -> float:
+def peak_child(width: int, height: int, frames: int, splat: int, threads: int | None, mode: str = "points") -> float:
     """Peak extra RSS (MiB) of one render, measured in a fresh process so earlier runs do not mask it."""
-    cmd = [sys.executable, __file__, "--peak-child", f"{width}x{height}x{frames}", "--splat", str(splat)]
+    cmd = [sys.executable, __file__, "--peak-child", f"{width}x{height}x{frames}", "--splat", str(splat),
+           "--mode", mode]
     if threads:
         cmd += ["--threads", str(threads)]
     out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
     return json.loads(out.strip().splitlines()[-1])["peak_mib"]
 
 
-def _child(spec: str, splat: int) -> None:
+def _child(spec: str, splat: int, mode: str = "points") -> None:
     width, height, frames = (int(v) for v in spec.split("x"))
     pts, cols, K = scene(width, height, "cpu")
     c2w = trajectory(frames)
@@ -125,7 +126,8 @@ def _child(spec: str, splat: int) -> None:
 
     before = status("VmRSS")
     Path("/proc/self/clear_refs").write_text("5")  # reset the peak (VmHWM) to the current RSS
-    render_point_cloud(pts, cols, K, c2w, height, width, splat=splat)
+    render_point_cloud(pts, cols, K, c2w, height, width, splat=splat, mode=mode,
+                       grid_width=width if mode == "surface" else None)
     print(json.dumps({"peak_mib": status("VmHWM") - before}))
 
 
@@ -161,7 +163,7 @@ def run_case(width: int, height: int, frames: int, args: argparse.Namespace) -> 
         render_point_cloud(pts, cols, K, c2w, height, width, **kw)
         peak = (torch.cuda.max_memory_allocated() - base) / 2**20
     else:
-        peak = peak_child(width, height, frames, args.splat, args.threads)
+        peak = peak_child(width, height, frames, args.splat, args.threads, args.mode)
     vis = out.visible.float().mean().item()
     ms = {name: t / frames * 1e3 for name, t in best.items()}
     return (f"| {width}x{height} | {frames} | {n_points:,} | {ms['fresh']:.2f} | {ms['reuse']:.2f} "
@@ -294,7 +296,7 @@ def main() -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
     if args.peak_child:
-        _child(args.peak_child, args.splat)
+        _child(args.peak_child, args.splat, args.mode)
         return
     if args.preview_child:
         _preview_child(args.preview_child, args.how, args.mode)
@@ -309,7 +311,7 @@ def main() -> None:
     dev = args.device
     print(f"torch {torch.__version__}, device {dev}"
           + (f" ({torch.cuda.get_device_name()})" if dev.startswith("cuda") else f", {torch.get_num_threads()} threads")
-          + f", {os.cpu_count()} CPUs, splat {args.splat}, best of {args.repeats}")
+          + f", {os.cpu_count()} CPUs, splat {args.splat}, mode {args.mode}, best of {args.repeats}")
     print("| size | frames | points | fresh ms/frame | reuse ms/frame | peak MiB | floor ms/frame | ratio | visible |")
     print("|---|---|---|---|---|---|---|---|---|")
     for width, height, frames in CASES:
