@@ -553,6 +553,7 @@ class _GapFill:
             "gap_win2": (padded, torch.int64),
             "gap_cov": (padded, torch.bool),
             "gap_a": (hw, torch.int64),
+            "gap_at": (hw, torch.int64),
             "gap_b": (hw, torch.int64),
             "gap_lo": (hw, torch.int64),
             "gap_hi": (hw, torch.int64),
@@ -636,10 +637,13 @@ class _GapFill:
                     torch.lt(pad, _FLT_MAX_BITS << 32, out=cov)
                     torch.mul(flat, cov, out=pos)
                     before = self._nearest(pos, axis, other, band, torch.maximum).narrow(axis, 0, size)
-                    torch.index_select(keys, 0, before.reshape(-1), out=a.view(-1))
+                    at = self.ws["gap_at"][:m]
+                    at.copy_(before)  # contiguous, in the workspace: reshape would allocate every frame
+                    torch.index_select(keys, 0, at.view(-1), out=a.view(-1))
                     torch.where(cov, flat, self.last_t, out=pos)
                     after = self._nearest(pos, axis, other, band, torch.minimum).narrow(axis, r + 1, size)
-                    torch.index_select(keys, 0, after.reshape(-1), out=b.view(-1))
+                    at.copy_(after)
+                    torch.index_select(keys, 0, at.view(-1), out=b.view(-1))
                     before, after = a, b
                 else:
                     # the nearest in depth within REACH on each side: finds a near surface even where a
