@@ -20,7 +20,15 @@ Per case it prints
 Timings: floor, fresh and reuse run in interleaved rounds; each is the best of --repeats rounds
 (the machine may be shared: a busy moment hits all three alike, best-of filters it out).
 
-    python bench/render.py [--device cpu|cuda] [--repeats 7] [--threads N] [--splat 2]
+    python bench/render.py [--device cpu|cuda] [--repeats 7] [--threads N] [--splat 2] [--mode points|surface]
+
+Two more tables:
+  --under-load   16 frames at 512x320, quiet and then with two CPU-bound processes beside it (started
+                 and stopped here), for torch's threads always (the renderer before), one thread,
+                 and the thread count picked per call (now): median and worst call of --repeats.
+  --peak-preview the node's path for 400 frames at 1024x576 (--frames/--size to change): peak RSS of
+                 one render + masks as the node did it before (whole-path render, then the masks) and
+                 as `render_preview` does now (blocks of 32 frames), each in a fresh process.
 """
 
 from __future__ import annotations
@@ -96,16 +104,17 @@ def _best(fn, repeats: int, device: str) -> float:
     return best
 
 
-def peak_child(width: int, height: int, frames: int, splat: int, threads: int | None) -> float:
+def peak_child(width: int, height: int, frames: int, splat: int, threads: int | None, mode: str = "points") -> float:
     """Peak extra RSS (MiB) of one render, measured in a fresh process so earlier runs do not mask it."""
-    cmd = [sys.executable, __file__, "--peak-child", f"{width}x{height}x{frames}", "--splat", str(splat)]
+    cmd = [sys.executable, __file__, "--peak-child", f"{width}x{height}x{frames}", "--splat", str(splat),
+           "--mode", mode]
     if threads:
         cmd += ["--threads", str(threads)]
     out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
     return json.loads(out.strip().splitlines()[-1])["peak_mib"]
 
 
-def _child(spec: str, splat: int) -> None:
+def _child(spec: str, splat: int, mode: str = "points") -> None:
     width, height, frames = (int(v) for v in spec.split("x"))
     pts, cols, K = scene(width, height, "cpu")
     c2w = trajectory(frames)
@@ -117,7 +126,8 @@ def _child(spec: str, splat: int) -> None:
 
     before = status("VmRSS")
     Path("/proc/self/clear_refs").write_text("5")  # reset the peak (VmHWM) to the current RSS
-    render_point_cloud(pts, cols, K, c2w, height, width, splat=splat)
+    render_point_cloud(pts, cols, K, c2w, height, width, splat=splat, mode=mode,
+                       grid_width=width if mode == "surface" else None)
     print(json.dumps({"peak_mib": status("VmHWM") - before}))
 
 
@@ -127,7 +137,8 @@ def run_case(width: int, height: int, frames: int, args: argparse.Namespace) -> 
     dev = args.device
     pts, cols, K = scene(width, height, dev)
     c2w = trajectory(frames)
-    kw = {"splat": args.splat, "chunk": args.chunk}
+    kw = {"splat": args.splat, "chunk": args.chunk, "mode": args.mode,
+          "grid_width": width if args.mode == "surface" else None}
     out = RenderResult(
         torch.empty(frames, height, width, 3, device=dev),
         torch.empty(frames, height, width, device=dev),
@@ -152,11 +163,118 @@ def run_case(width: int, height: int, frames: int, args: argparse.Namespace) -> 
         render_point_cloud(pts, cols, K, c2w, height, width, **kw)
         peak = (torch.cuda.max_memory_allocated() - base) / 2**20
     else:
-        peak = peak_child(width, height, frames, args.splat, args.threads)
+        peak = peak_child(width, height, frames, args.splat, args.threads, args.mode)
     vis = out.visible.float().mean().item()
     ms = {name: t / frames * 1e3 for name, t in best.items()}
     return (f"| {width}x{height} | {frames} | {n_points:,} | {ms['fresh']:.2f} | {ms['reuse']:.2f} "
             f"| {peak:.0f} | {ms['floor']:.2f} | {ms['reuse'] / ms['floor']:.1f} | {vis:.3f} |")
+
+
+def _quiet_and_loaded(fn, repeats: int) -> tuple[list[float], list[float]]:
+    """Wall times (ms) of fn: `repeats` calls on the machine as it is, then with two busy processes."""
+    quiet = []
+    fn()
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        quiet.append((time.perf_counter() - t0) * 1e3)
+    load = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(2)]
+    try:
+        time.sleep(1.0)
+        loaded = []
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            fn()
+            loaded.append((time.perf_counter() - t0) * 1e3)
+    finally:
+        for p in load:
+            p.kill()
+            p.wait()
+    return quiet, loaded
+
+
+def under_load(args: argparse.Namespace) -> None:
+    import statistics
+
+    import realcam_core.render as render_mod
+
+    width, height, frames = 512, 320, 16
+    pts, cols, K = scene(width, height, "cpu")
+    c2w = trajectory(frames)
+    kw = {"splat": args.splat, "mode": args.mode, "grid_width": width if args.mode == "surface" else None}
+    threads = torch.get_num_threads()
+    original = render_mod._busy_cpus
+    configs = [
+        (f"always {threads} torch threads (before)", threads, lambda: 0),
+        ("always one thread", 1, original),
+        (f"{threads} threads, one while the CPUs are busy (now)", threads, original),
+    ]
+    print(f"16 frames at 512x320, mode {args.mode}, {os.cpu_count()} CPUs, {args.repeats} calls each; "
+          "loaded = two `while True: pass` processes beside it")
+    print("| renderer | quiet median ms | quiet worst | loaded median ms | loaded worst | loaded / own quiet "
+          "| loaded / best quiet |")
+    print("|---|---|---|---|---|---|---|")
+    rows = []
+    for name, n, workers in configs:  # workers: the busy-CPU probe the renderer uses
+        torch.set_num_threads(n)
+        render_mod._busy_cpus = workers
+        try:
+            q, ld = _quiet_and_loaded(lambda: render_point_cloud(pts, cols, K, c2w, height, width, **kw), args.repeats)
+        finally:
+            render_mod._busy_cpus = original
+            torch.set_num_threads(threads)
+        rows.append((name, statistics.median(q), max(q), statistics.median(ld), max(ld)))
+    best_quiet = min(r[1] for r in rows)
+    for name, qm, qw, lm, lw in rows:
+        print(f"| {name} | {qm:.1f} | {qw:.1f} | {lm:.1f} | {lw:.1f} | {lm / qm:.2f} | {lm / best_quiet:.2f} |")
+
+
+def _preview_child(spec: str, how: str, mode: str) -> None:
+    """Peak RSS growth of the render node's work for one path, the old way or through render_preview."""
+    from realcam_core import render as R
+    from realcam_core.types import Scene
+
+    width, height, frames = (int(v) for v in spec.split("x"))
+    room = _room_module()
+    rgb, depth_mm, meta = room.make_room(512, 320)
+    K = torch.tensor([[meta["fx"], 0, meta["cx"]], [0, meta["fy"], meta["cy"]], [0, 0, 1]], dtype=torch.float32)
+    depth = torch.from_numpy(depth_mm.astype("float32")) / 1000.0
+    sc = Scene(image=torch.from_numpy(rgb).float() / 255.0, depth=depth, K=K, mask=depth > 0).validate()
+    c2w = trajectory(frames)
+    R.render_scene(sc, c2w[:2], 64, 64, mode=mode)  # load kernels
+
+    def status(field: str) -> float:
+        line = next(v for v in Path("/proc/self/status").read_text().splitlines() if v.startswith(field + ":"))
+        return int(line.split()[1]) / 1024.0
+
+    before = status("VmRSS")
+    Path("/proc/self/clear_refs").write_text("5")
+    t0 = time.perf_counter()
+    if how == "before":  # the node until now: the whole path at once, then the masks as float
+        res = R.render_scene(sc, c2w, height, width, mode=mode)
+        shaping = R.shaping_mask(res.visible, k=5)
+        out = (res.frames.cpu().float(), res.visible.float().cpu(), shaping.float().cpu())
+    else:
+        p = R.render_preview(sc, c2w, height, width, mask_kernel=5, mode=mode)
+        out = (p.frames, p.visibility, p.shaping)
+    secs = time.perf_counter() - t0
+    outputs = sum(t.numel() * t.element_size() for t in out) / 2**20
+    print(json.dumps({"peak_mib": status("VmHWM") - before, "outputs_mib": outputs, "s": secs}))
+
+
+def peak_preview(args: argparse.Namespace) -> None:
+    spec = f"{args.size}x{args.frames}"
+    print(f"node path, {spec.replace('x', ' x ', 2)} frames, mode {args.mode}: peak RSS growth in a fresh process")
+    print("| path | peak MiB | outputs MiB | peak - outputs | seconds |")
+    print("|---|---|---|---|---|")
+    for how in ("before", "blocks"):
+        cmd = [sys.executable, __file__, "--preview-child", spec, "--how", how, "--mode", args.mode]
+        if args.threads:
+            cmd += ["--threads", str(args.threads)]
+        r = json.loads(subprocess.run(cmd, capture_output=True, text=True, check=True).stdout.strip().splitlines()[-1])
+        name = "whole path, then masks (before)" if how == "before" else "render_preview, 32-frame blocks (now)"
+        print(f"| {name} | {r['peak_mib']:.0f} | {r['outputs_mib']:.0f} | {r['peak_mib'] - r['outputs_mib']:.0f} "
+              f"| {r['s']:.1f} |", flush=True)
 
 
 def main() -> None:
@@ -166,18 +284,34 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=None, help="torch.set_num_threads (default: torch's)")
     ap.add_argument("--splat", type=int, default=2)
     ap.add_argument("--chunk", type=int, default=None, help="frames per pass (default: the renderer's)")
+    ap.add_argument("--mode", default="points", choices=["points", "surface"])
+    ap.add_argument("--under-load", action="store_true", help="the quiet vs busy-machine table")
+    ap.add_argument("--peak-preview", action="store_true", help="peak memory of the node's path, before / now")
+    ap.add_argument("--size", default="1024x576", help="--peak-preview: output size")
+    ap.add_argument("--frames", type=int, default=400, help="--peak-preview: frames")
     ap.add_argument("--peak-child", default=None, help=argparse.SUPPRESS)
+    ap.add_argument("--preview-child", default=None, help=argparse.SUPPRESS)
+    ap.add_argument("--how", default="blocks", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
     if args.peak_child:
-        _child(args.peak_child, args.splat)
+        _child(args.peak_child, args.splat, args.mode)
+        return
+    if args.preview_child:
+        _preview_child(args.preview_child, args.how, args.mode)
+        return
+    if args.under_load:
+        under_load(args)
+        return
+    if args.peak_preview:
+        peak_preview(args)
         return
 
     dev = args.device
     print(f"torch {torch.__version__}, device {dev}"
           + (f" ({torch.cuda.get_device_name()})" if dev.startswith("cuda") else f", {torch.get_num_threads()} threads")
-          + f", {os.cpu_count()} CPUs, splat {args.splat}, best of {args.repeats}")
+          + f", {os.cpu_count()} CPUs, splat {args.splat}, mode {args.mode}, best of {args.repeats}")
     print("| size | frames | points | fresh ms/frame | reuse ms/frame | peak MiB | floor ms/frame | ratio | visible |")
     print("|---|---|---|---|---|---|---|---|---|")
     for width, height, frames in CASES:

@@ -152,7 +152,7 @@ def main() -> None:
                 summary.setdefault((size, mode), []).extend(per)
                 holes = [p["holes"] for p in per]
                 cells.append(f"{np.mean(holes):.2f} / {np.max(holes):.2f} | {np.mean([p['leaks'] for p in per]):.2f} | "
-                             f"{np.mean([p['colour'] for p in per]):.2f} | {ms:.0f}")
+                             f"{np.nanmean([p['colour'] for p in per]):.2f} | {ms:.0f}")
             dis = np.mean([p["disocc"] for p in per])
             out = np.mean([p["outside"] for p in per])
             print(f"| {size} | {name} | {' | '.join(cells)} | {dis:.1f} | {out:.1f} |", flush=True)

@@ -31,19 +31,25 @@ How `render_point_cloud` works, and why it is fast and deterministic without boo
    from a table whose extra last row is the background, so empty pixels need no special case.
 On CPU the z-buffer and filter run one frame at a time (the buffers stay in cache); on GPUs a whole
 chunk of frames goes through each op at once. The arithmetic is identical. Every op writes into
-buffers allocated once (see `_Workspace`).
+buffers allocated once (see `_Workspace`). On a busy CPU a render runs on one thread
+(`_threads_for_call`).
+
+mode="surface" (`render_scene`'s default) then treats the source view as one surface: the gaps a
+magnified or grazing surface leaves between splats are closed where both sides are neighbours in the
+source grid with similar depth, while disocclusions stay empty (`_GapFill`; measured against a
+ray-traced ground truth in bench/render_holes.py). `render_preview` is the node's path: the outputs
+for the whole trajectory, everything else one block of frames at a time.
 """
 
 from __future__ import annotations
 
-import concurrent.futures
 import math
 import os
 import sys
 import threading
 import traceback
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import torch
@@ -373,10 +379,7 @@ def render_point_cloud(
         return _GapFill(ws, height, width, idx_bits, grid_width) if mode == "surface" else None
 
     try:
-        workers = _frame_workers(device, n_frames, chunk)
-        if workers > 1:
-            _render_parallel(workers, device, specs, n_frames, chunk, make_fill, run, callback)
-        else:
+        with _threads_for_call(device):
             with _Workspace(device, specs) as ws:
                 run(ws, 0, n_frames, callback, make_fill(ws))
     except BaseException as exc:
@@ -388,79 +391,38 @@ def render_point_cloud(
     return RenderResult(frames=frames, depth=depth, visible=visible)
 
 
-_POOL: ThreadPoolExecutor | None = None
-_POOL_LOCK = threading.Lock()
-
-
-def _frame_workers(device: torch.device, n_frames: int, chunk: int) -> int:
-    """Threads that render whole frames side by side (CPU only): torch's thread count, at most one per job.
-
-    Why frames and not torch's own threads: each op of a frame is short (~0.1 ms at 512x320), so
-    torch's threads meet at a barrier after every op; on a busy machine one descheduled thread then
-    stalls the others (measured 25x slower with two CPU-bound processes beside it). Workers that
-    each render their own frames with one thread never wait for each other (bench/render.py
-    --under-load).
-    """
-    if device.type != "cpu":
-        return 1
-    return max(1, min(torch.get_num_threads(), -(-n_frames // chunk)))
-
-
-def _render_parallel(workers: int, device: torch.device, specs: dict, n_frames: int, chunk: int,
-                     make_fill: Callable, run: Callable, callback: Callable[[int], None] | None) -> None:
-    """Jobs of `chunk` frames taken in order by `workers` pool threads, each with its own workspace and
-    one torch thread; the callback runs here, on the caller's thread, as jobs complete in order."""
-    global _POOL
-    with _POOL_LOCK:
-        if _POOL is None or _POOL._max_workers < workers:  # noqa: SLF001 - grow only when needed
-            _POOL = ThreadPoolExecutor(max_workers=max(workers, os.cpu_count() or 1), thread_name_prefix="realcam-render")
-        pool = _POOL
-    starts = list(range(0, n_frames, chunk))
-    done = [Future() for _ in starts]
-    lock, state = threading.Lock(), {"next": 0, "stop": False}
-    # Grad / inference mode are thread-local: the workers take the caller's (ComfyUI runs nodes under
-    # inference_mode, and in-place writes into inference tensors need it).
-    inference, grad = torch.is_inference_mode_enabled(), torch.is_grad_enabled()
-
-    def worker() -> None:
-        with torch.inference_mode(inference), torch.set_grad_enabled(grad), _Workspace(device, specs) as ws:
-            gap_fill = make_fill(ws)
-            while True:
-                with lock:
-                    j = state["next"]
-                    if state["stop"] or j >= len(starts):
-                        return
-                    state["next"] = j + 1
-                try:
-                    run(ws, starts[j], min(chunk, n_frames - starts[j]), None, gap_fill)
-                except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread
-                    done[j].set_exception(exc)
-                    with lock:
-                        state["stop"] = True
-                    return
-                done[j].set_result(None)
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    futures = [pool.submit(worker) for _ in range(workers)]
+def _busy_cpus() -> int:
+    """Runnable tasks on the machine besides this one (Linux /proc/loadavg, sampled 3 times: the most);
+    0 where that cannot be read."""
+    most = 0
     try:
-        for j, f in enumerate(done):
-            while not f.done():
-                if all(w.done() for w in futures) and not f.done():
-                    break  # every worker stopped: an earlier job failed
-                concurrent.futures.wait([f, *futures], timeout=0.5, return_when=concurrent.futures.FIRST_COMPLETED)
-            if not f.done():
-                break
-            f.result()  # re-raises a worker's error here
-            if callback is not None:
-                callback(min(starts[j] + chunk, n_frames))
+        for _ in range(3):
+            with open("/proc/loadavg", encoding="ascii") as f:
+                most = max(most, int(f.read().split()[3].split("/")[0]) - 1)  # minus this thread
+    except (OSError, ValueError, IndexError):
+        return 0
+    return most
+
+
+@contextmanager
+def _threads_for_call(device: torch.device):
+    """Torch threads for one CPU render: torch's setting while the cores are free, else one.
+
+    Each op of a frame is short (~0.1 ms at 512x320), so torch's threads meet at a barrier after
+    every op; when another process holds a core, the descheduled thread stalls the rest (measured
+    up to 25x slower with two CPU-bound processes beside a 2-thread render on 2 cores), while one
+    thread just runs at its share (bench/render.py --under-load).
+    """
+    threads = torch.get_num_threads()
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    if device.type != "cpu" or threads <= 1 or _busy_cpus() + threads <= cpus:
+        yield
+        return
+    torch.set_num_threads(1)
+    try:
+        yield
     finally:
-        with lock:
-            state["stop"] = True
-        concurrent.futures.wait(futures)
         torch.set_num_threads(threads)
-    for w in futures:
-        w.result()
 
 
 def _render_frames(ws: dict[str, torch.Tensor], M: torch.Tensor, pts: torch.Tensor, table: torch.Tensor,
@@ -593,6 +555,7 @@ class _GapFill:
             "gap_win2": (padded, torch.int64),
             "gap_cov": (padded, torch.bool),
             "gap_a": (hw, torch.int64),
+            "gap_at": (hw, torch.int64),
             "gap_b": (hw, torch.int64),
             "gap_lo": (hw, torch.int64),
             "gap_hi": (hw, torch.int64),
@@ -676,10 +639,13 @@ class _GapFill:
                     torch.lt(pad, _FLT_MAX_BITS << 32, out=cov)
                     torch.mul(flat, cov, out=pos)
                     before = self._nearest(pos, axis, other, band, torch.maximum).narrow(axis, 0, size)
-                    torch.index_select(keys, 0, before.reshape(-1), out=a.view(-1))
+                    at = self.ws["gap_at"][:m]
+                    at.copy_(before)  # contiguous, in the workspace: reshape would allocate every frame
+                    torch.index_select(keys, 0, at.view(-1), out=a.view(-1))
                     torch.where(cov, flat, self.last_t, out=pos)
                     after = self._nearest(pos, axis, other, band, torch.minimum).narrow(axis, r + 1, size)
-                    torch.index_select(keys, 0, after.reshape(-1), out=b.view(-1))
+                    at.copy_(after)
+                    torch.index_select(keys, 0, at.view(-1), out=b.view(-1))
                     before, after = a, b
                 else:
                     # the nearest in depth within REACH on each side: finds a near surface even where a

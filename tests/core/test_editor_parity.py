@@ -22,7 +22,7 @@ from realcam_core.camera.presets import PRESET_NAMES, preset_c2w
 from realcam_core.camera.se3 import from_euler
 from realcam_core.errors import RealCamInputError
 from realcam_core.interpolate import EASINGS, METHODS, interpolate_c2w
-from realcam_core.render import fit_intrinsics, render_point_cloud, scene_point_cloud
+from realcam_core.render import fit_intrinsics, render_point_cloud, scene_grid_cloud, scene_point_cloud
 from realcam_core.scene import scene_from_depth
 
 REPO = Path(__file__).resolve().parents[2]
@@ -94,6 +94,32 @@ def _render_cases(g: torch.Generator) -> list[dict]:
             "splat": splat,
             "winners_i32_b64": _b64(winners),
         })
+    return cases
+
+
+def _surface_cases(g: torch.Generator) -> list[dict]:
+    """The "surface" render mode (gaps closed, cut at depth jumps) on random scenes, magnified 2x."""
+    cases = []
+    for ci, (h, w) in enumerate([(36, 48), (40, 60)]):
+        scene = _random_scene(g, h, w)
+        payload = es.scene_payload(scene.depth, scene.image, scene.K, max_points=h * w)
+        assert payload["stride"] == 1
+        points, _ = scene_grid_cloud(scene)  # every pixel, invalid ones culled: index = row * w + column
+        idx = torch.arange(h * w, dtype=torch.int64)
+        code = torch.stack([idx % 256, (idx // 256) % 256, idx // 65536], dim=1).float()
+        c2w = _random_poses(g, 3)
+        c2w[0] = torch.eye(4, dtype=torch.float64)
+        out_h, out_w = 2 * h, 2 * w
+        K = fit_intrinsics(scene.K.double(), (h, w), (out_h, out_w), "crop")
+        res = render_point_cloud(points, code, K, c2w.float(), out_h, out_w, background=(1.0, 1.0, 1.0),
+                                 mode="surface", grid_width=w)
+        plain = render_point_cloud(points, code, K, c2w.float(), out_h, out_w, grid_width=w)
+        assert res.visible.sum() > plain.visible.sum()  # the case exercises the gap filling
+        c = res.frames.round().long()
+        winners = c[..., 0] + 256 * c[..., 1] + 65536 * c[..., 2]
+        winners = torch.where(res.visible, winners, torch.full_like(winners, -1)).to(torch.int32)
+        cases.append({"name": f"surface{ci}_{h}x{w}", "payload": payload, "K": K.tolist(), "c2w": c2w.tolist(),
+                      "width": out_w, "height": out_h, "winners_i32_b64": _b64(winners)})
     return cases
 
 
@@ -226,6 +252,7 @@ def test_js_matches_python(tmp_path: Path) -> None:
     g = torch.Generator().manual_seed(1234)
     cases = {
         "render": _render_cases(g),
+        "surface": _surface_cases(g),
         "projection": _projection_cases(g),
         "fit": _fit_cases(),
         "interpolation": _interpolation_cases(g),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import math
+import warnings
 
 import pytest
 import torch
@@ -94,8 +95,10 @@ def test_preview_blocks_equal_one_render_and_masks_follow_coverage(one_thread):
 
 def _output_sized(h: int, w: int):
     """Live tensors of several (h, w) frames (the renderer's kept one-frame scratch is not an output)."""
-    return (o for o in gc.get_objects() if isinstance(o, torch.Tensor) and o.ndim >= 3 and o.shape[0] > 1
-            and tuple(o.shape[1:3]) == (h, w))
+    with warnings.catch_warnings():  # isinstance on every live object touches deprecated lazy attributes
+        warnings.simplefilter("ignore")
+        return [o for o in gc.get_objects() if isinstance(o, torch.Tensor) and o.ndim >= 3 and o.shape[0] > 1
+                and tuple(o.shape[1:3]) == (h, w)]
 
 
 def test_interrupt_releases_the_output_buffers(one_thread):

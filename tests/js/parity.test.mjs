@@ -19,6 +19,29 @@ function maxAbsDiff(a, b) {
   return d;
 }
 
+test("surface mode parity: the same gaps are closed with the same points", { skip }, () => {
+  for (const c of cases.surface) {
+    const cloud = M.decodeScenePayload(c.payload);
+    const K = { fx: c.K[0][0], fy: c.K[1][1], cx: c.K[0][2], cy: c.K[1][2], skew: c.K[0][1] };
+    const winners = new Int32Array(M.base64ToBytes(c.winners_i32_b64).buffer);
+    const n = c.width * c.height;
+    // fused or not (see the render parity test): the closer rounding must agree on all but 0.5%
+    const mismatch = Math.min(...[true, false].map((fused) => {
+      let m = 0;
+      for (let f = 0; f < c.c2w.length; f++) {
+        const out = M.renderPointCloud(cloud, K, flat(c.c2w[f]), c.width, c.height,
+          { splat: 2, fusedMultiplyAdd: fused, mode: "surface" });
+        for (let q = 0; q < n; q++) {
+          const js = out.index[q] < 0 ? -1 : cloud.grid[out.index[q]]; // Python's index is the grid cell
+          if (js !== winners[f * n + q]) m++;
+        }
+      }
+      return m;
+    }));
+    assert.ok(mismatch / (c.c2w.length * n) <= 5e-3, `${c.name}: ${mismatch} of ${c.c2w.length * n} pixels differ`);
+  }
+});
+
 test("render parity: same points land on the same pixels as RealCamPointCloudRender", { skip }, () => {
   for (const c of cases.render) {
     const cloud = M.decodeScenePayload(c.payload);

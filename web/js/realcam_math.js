@@ -873,7 +873,10 @@ export function cloudFromDepth(depth, rgb, gw, gh, stride, K, width, height) {
       k++;
     }
   }
-  return { count, positions, colors, width, height, K, stride };
+  // grid: each point's cell in the (gh, gw) grid, row-major (for the "surface" render mode)
+  const grid = new Int32Array(count);
+  for (let g = 0, k2 = 0; g < depth.length; g++) if (depth[g] > 0 && Number.isFinite(depth[g])) grid[k2++] = g;
+  return { count, positions, colors, width, height, K, stride, grid, gridWidth: gw };
 }
 
 /** Splat footprint of size s, as render._Footprint: offsets d in [-lo, hi] from the anchor. */
@@ -913,6 +916,7 @@ export function makeRenderBuffers(width, height) {
  * 4. Pixel q = anchor + d, d in [-lo, hi] per axis, keeps the smallest (depth, rank(dx) + rank(dy),
  *    y half ^ [dy = 0], x half ^ [dx = 0], index) over the anchors covering it (half bits: even s only).
  * Colours: cloud.colors (uint8 RGB) into buffers.rgba; background [r, g, b] 0..255.
+ * opts.mode "surface" then closes the gaps between splats of one surface (fillSurfaceGaps).
  * @param {{count: number, positions: Float32Array, colors?: Uint8Array}} cloud world points (scene camera frame)
  * @param {{fx, fy, cx, cy, skew?}} K pixel intrinsics at (width, height)
  * @param {number[]} c2w row-major 4x4 camera-to-world
@@ -1031,6 +1035,8 @@ export function renderPointCloud(cloud, K, c2w, width, height, opts = {}, buffer
     }
   }
 
+  if (opts.mode === "surface") fillSurfaceGaps(buf, cloud);
+
   // colours: one 32-bit RGBA word per pixel
   const rgba32 = buf.rgba32 ?? (buf.rgba32 = new Uint32Array(buf.rgba.buffer));
   const packed = cloud.colors ? packedColors(cloud) : null;
@@ -1039,6 +1045,107 @@ export function renderPointCloud(cloud, K, c2w, width, height, opts = {}, buffer
     const i = index[q];
     if (i < 0) rgba32[q] = bgWord;
     else if (packed) rgba32[q] = packed[i];
+  }
+  return buf;
+}
+
+/** render._GapFill's constants. */
+export const SURFACE_GAP = { reach: 16, tol: 0.2, gridStep: 3 };
+const FLT_MAX = 3.4028234663852886e38;
+
+/**
+ * The "surface" rule of render._GapFill on a rendered buffer (index, zbuf), in place: along each
+ * row, then each column, two passes, each reading the line as it was before the pass:
+ *  1. the nearest-in-depth points within REACH pixels before and after q (smallest (depth, index));
+ *  2. the nearest covered pixels within REACH before and after q.
+ * q takes the nearer (smaller (depth, index)) of the two when their depths agree within TOL, they
+ * are neighbours in the source grid (cloud.grid, at most gridStep rows and columns apart), and q is
+ * empty or farther than both by more than TOL. Products and comparisons in float32, as torch.
+ */
+export function fillSurfaceGaps(buf, cloud) {
+  const { width: w, height: h, zbuf, index } = buf;
+  const { reach: r, tol, gridStep: g } = SURFACE_GAP;
+  const f = Math.fround, scale = f(1 + tol);
+  const grid = cloud.grid, gw = cloud.gridWidth;
+  const D = new Float32Array(w * h), I = new Int32Array(w * h);
+  for (let q = 0; q < w * h; q++) {
+    D[q] = index[q] < 0 ? FLT_MAX : zbuf[q];
+    I[q] = index[q];
+  }
+  const n = Math.max(w, h), L = n + 2 * r;
+  const ld = new Float32Array(n), li = new Int32Array(n), bd = new Float32Array(n), bi = new Int32Array(n);
+  const ad = new Float32Array(n), ai = new Int32Array(n);
+  // window minima in O(1) per cell (van Herk / Gil-Werman): per block of r cells of the padded line,
+  // prefix and suffix minima; the window [a, a + r - 1] is min(suffix[a], prefix[a + r - 1])
+  const xd = new Float32Array(L), xi = new Int32Array(L);
+  const pd = new Float32Array(L), pi = new Int32Array(L), sd = new Float32Array(L), si = new Int32Array(L);
+  const less = (d1, i1, d2, i2) => d1 < d2 || (d1 === d2 && i1 < i2);
+  const joined = (i1, i2) => {
+    if (!grid) return true;
+    const d = grid[i2] - grid[i1];
+    const e = (((d + g) % gw) + gw) % gw;
+    return e <= 2 * g && Math.abs(d) <= g * gw + g;
+  };
+  const windowMin = (a, outD, outI, k) => {
+    const e = a + r - 1;
+    if (less(sd[a], si[a], pd[e], pi[e])) { outD[k] = sd[a]; outI[k] = si[a]; } else { outD[k] = pd[e]; outI[k] = pi[e]; }
+  };
+  for (const alongRows of [true, false]) {
+    const lines = alongRows ? h : w, len = alongRows ? w : h;
+    const step = alongRows ? 1 : w;
+    for (let line = 0; line < lines; line++) {
+      const base = alongRows ? line * w : line;
+      for (const nearest of [false, true]) {
+        for (let k = 0, q = base; k < len; k++, q += step) {
+          ld[k] = D[q];
+          li[k] = I[q];
+        }
+        if (nearest) {
+          let last = -1;
+          for (let k = 0; k < len; k++) {
+            if (last >= 0 && k - last <= r) { bd[k] = ld[last]; bi[k] = li[last]; } else { bd[k] = FLT_MAX; bi[k] = -1; }
+            if (ld[k] < FLT_MAX) last = k;
+          }
+          last = -1;
+          for (let k = len - 1; k >= 0; k--) {
+            if (last >= 0 && last - k <= r) { ad[k] = ld[last]; ai[k] = li[last]; } else { ad[k] = FLT_MAX; ai[k] = -1; }
+            if (ld[k] < FLT_MAX) last = k;
+          }
+        } else {
+          const Lk = len + 2 * r;
+          for (let j = 0; j < Lk; j++) {
+            const k = j - r;
+            if (k >= 0 && k < len) { xd[j] = ld[k]; xi[j] = li[k]; } else { xd[j] = FLT_MAX; xi[j] = -1; }
+          }
+          for (let j = 0; j < Lk; j++) {
+            if (j % r === 0 || !less(xd[j], xi[j], pd[j - 1], pi[j - 1])) {
+              if (j % r === 0) { pd[j] = xd[j]; pi[j] = xi[j]; } else { pd[j] = pd[j - 1]; pi[j] = pi[j - 1]; }
+            } else { pd[j] = xd[j]; pi[j] = xi[j]; }
+          }
+          for (let j = Lk - 1; j >= 0; j--) {
+            if (j % r === r - 1 || j === Lk - 1 || less(xd[j], xi[j], sd[j + 1], si[j + 1])) { sd[j] = xd[j]; si[j] = xi[j]; }
+            else { sd[j] = sd[j + 1]; si[j] = si[j + 1]; }
+          }
+          for (let k = 0; k < len; k++) {
+            windowMin(k, bd, bi, k); // cells k - r .. k - 1
+            windowMin(k + r + 1, ad, ai, k); // cells k + 1 .. k + r
+          }
+        }
+        for (let k = 0, q = base; k < len; k++, q += step) {
+          if (bd[k] === FLT_MAX || ad[k] === FLT_MAX) continue; // a side empty: the limit is inf
+          const bFirst = less(bd[k], bi[k], ad[k], ai[k]);
+          const loD = bFirst ? bd[k] : ad[k], loI = bFirst ? bi[k] : ai[k];
+          const hiD = bFirst ? ad[k] : bd[k], hiI = bFirst ? ai[k] : bi[k];
+          if (!(ld[k] > f(hiD * scale)) || !(hiD <= f(loD * scale)) || !joined(loI, hiI)) continue;
+          D[q] = loD;
+          I[q] = loI;
+        }
+      }
+    }
+  }
+  for (let q = 0; q < w * h; q++) {
+    index[q] = I[q];
+    zbuf[q] = I[q] < 0 ? 0 : D[q];
   }
   return buf;
 }

@@ -24,7 +24,7 @@ export const cameraView = {
     if (off.width !== rw || off.height !== rh) { off.width = rw; off.height = rh; }
     const octx = off.getContext("2d");
     if (this.cloud) {
-      this.cameraBuffers = M.renderPointCloud(this.cloud, K, pose, rw, rh, { splat: 2, background: [0, 0, 0] }, this.cameraBuffers);
+      this.cameraBuffers = M.renderPointCloud(this.cloud, K, pose, rw, rh, { splat: 2, background: [0, 0, 0], mode: "surface" }, this.cameraBuffers);
       octx.putImageData(new ImageData(this.cameraBuffers.rgba, rw, rh), 0, 0);
     } else {
       octx.fillStyle = "#000";
