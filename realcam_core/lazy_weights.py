@@ -15,8 +15,12 @@ needs about the model's size once.
 
 from __future__ import annotations
 
+import ctypes
+import mmap
 import os
 import pickle
+import sys
+import weakref
 import zipfile
 from collections.abc import Callable, MutableMapping
 
@@ -51,8 +55,33 @@ def open_weights(path: str | os.PathLike, what: str = "checkpoint") -> dict[str,
             raise RealCamInputError(
                 f"{what} {path}: not a readable torch checkpoint (truncated or corrupt? {str(e)[:200]}); {_HINT}"
             ) from None
-        return _tensors(obj, path, what)
+        out = _tensors(obj, path, what)
+        for t in out.values():
+            _FILE_MAPPED[id(t)] = t  # pages shared by the whole file mapping: released by hand (release_pages)
+        return out
     return read_weights(path, what)
+
+
+# Tensors of `torch.load(mmap=True)` files, by id: they share one mapping of the file, which stays as long as
+# any of them does, so pages a copy has read stay resident unless released explicitly.
+_FILE_MAPPED: weakref.WeakValueDictionary[int, torch.Tensor] = weakref.WeakValueDictionary()
+_MADV_DONTNEED = 4
+
+
+def release_pages(t: torch.Tensor) -> None:
+    """Drop the resident file pages under a `torch.load(mmap=True)` tensor that has been copied (Linux).
+
+    The mapping is private and file-backed, so dropped pages would be read again from the file if
+    touched; callers release a tensor only once nothing will read it. Other tensors: no-op.
+    """
+    if _FILE_MAPPED.pop(id(t), None) is not t or not sys.platform.startswith("linux") or t.numel() == 0:
+        return
+    page = mmap.PAGESIZE
+    start = t.data_ptr()
+    end = start + t.numel() * t.element_size()
+    lo, hi = -(-start // page) * page, end // page * page
+    if hi > lo:
+        ctypes.CDLL(None).madvise(ctypes.c_void_p(lo), ctypes.c_size_t(hi - lo), _MADV_DONTNEED)
 
 
 def materialize(module: nn.Module, source: MutableMapping[str, torch.Tensor], key_of: Callable[[str], str],
@@ -76,6 +105,8 @@ def materialize(module: nn.Module, source: MutableMapping[str, torch.Tensor], ke
             raise RealCamInputError(f"checkpoint: tensor {key} has shape {tuple(src.shape)}, the model needs "
                                     f"{tuple(t.shape)}")
         new = src.to(device=dev, dtype=t.dtype, copy=True)  # the dtype the model was built with
+        if pop:
+            release_pages(src)
         del src
         owner_name, _, leaf = name.rpartition(".")
         owner = module.get_submodule(owner_name) if owner_name else module

@@ -29,9 +29,9 @@ from dataclasses import dataclass
 
 import torch
 
-from ..checkpoint import read_weights
 from ..errors import RealCamInputError
 from ..hub import download, leftover_partial
+from ..lazy_weights import open_weights
 from .convert import build_config, infer_architecture, is_hf_format, is_original_format, original_to_hf
 
 ORIGINAL_SUFFIXES = (".safetensors", ".pth", ".pt", ".bin")
@@ -153,8 +153,9 @@ def _decide_metric(
 
 
 def read_state_dict(path: str) -> dict[str, torch.Tensor]:
-    """All tensors of one checkpoint file, on the CPU, in their stored dtype."""
-    return read_weights(path, "depth model file")
+    """All tensors of one checkpoint file, on the CPU, in their stored dtype (memory-mapped: the model
+    built from them takes the only in-memory copy, bench/loading.py)."""
+    return open_weights(path, "depth model file")
 
 
 def _read_hf_folder_weights(folder: str) -> dict[str, torch.Tensor]:

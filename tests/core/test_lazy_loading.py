@@ -110,3 +110,17 @@ def test_open_weights_refuses_pickled_code_and_truncation(tmp_path):
     (tmp_path / "cut.safetensors").write_bytes(data[: len(data) // 2])
     with pytest.raises(RealCamInputError, match="truncated"):
         open_weights(tmp_path / "cut.safetensors")
+
+
+def test_release_pages_only_touches_file_mapped_tensors(tmp_path):
+    from realcam_core.lazy_weights import release_pages
+
+    big = torch.arange(1 << 20, dtype=torch.float32)  # 4 MiB: whole pages
+    torch.save({"w": big}, tmp_path / "w.pt")
+    mapped = open_weights(tmp_path / "w.pt")["w"]
+    assert torch.equal(mapped, big)
+    anon = big.clone()
+    release_pages(anon)  # not from a mapped file: must stay as it is
+    assert torch.equal(anon, big)
+    release_pages(mapped)  # dropped pages come back from the file when read again
+    assert torch.equal(mapped, big)
