@@ -262,7 +262,7 @@ class RealCamLoad3DCamera(io.ComfyNode):
                         "scene: the pose comes back in metres in the scene's world. Chain several with append_to, "
                         "then SE3 Interpolate, or seed the Trajectory Editor with it.",
             inputs=[
-                io.Load3DCamera.Input("camera_info"),
+                io.Load3DCamera.Input("camera_info", tooltip="camera_info output of core's Load 3D node."),
                 io.Float.Input("fov", default=load3d.LOAD3D_DEFAULT_FOV, min=1.0, max=179.0, step=0.1,
                                tooltip="Load 3D's FOV setting (vertical degrees; its default is 75)."),
                 io.Int.Input("width", default=1024, min=1, max=16384, tooltip="Load 3D's width (for the aspect)."),

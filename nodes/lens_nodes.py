@@ -67,13 +67,14 @@ class RealCamDollyZoom(io.ComfyNode):
                         "narrows) so the subject keeps its size and the background stretches. Two keyframes; "
                         "resample with SE3 Interpolate for easing.",
             inputs=[
-                io.Int.Input("num_frames", default=16, min=2, max=1024),
+                io.Int.Input("num_frames", default=16, min=2, max=1024, tooltip="Frames of the move (two keyframes)."),
                 io.Float.Input("dolly", default=1.0, min=-100.0, max=100.0, step=0.01,
                                tooltip="Metres forward (negative: backwards)."),
                 io.Float.Input("subject_distance", default=0.0, min=0.0, max=1000.0, step=0.01,
                                tooltip="Metres to the subject that keeps its size; 0 = the median depth of the "
                                        "scene's central 20%."),
-                io.Float.Input("start_focal_mm", default=35.0, min=1.0, max=1000.0, step=0.1),
+                io.Float.Input("start_focal_mm", default=35.0, min=1.0, max=1000.0, step=0.1,
+                               tooltip="Focal length at the first frame, mm on the sensor below."),
                 io.Float.Input("sensor_width_mm", default=lens.DEFAULT_SENSOR_MM, min=1.0, max=100.0, step=0.1,
                                tooltip=SENSOR_TIP),
                 io.Int.Input("width", default=512, min=1, max=16384, tooltip="Image aspect: width."),

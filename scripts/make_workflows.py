@@ -460,6 +460,36 @@ WORKFLOWS["wan_camera_realcam"] = _wan_camera()
 WORKFLOWS["wan_camera_loop"] = _wan_loop()
 
 
+# -- cameras out to Blender, lens animation (issue 14) ----------------------------------------------
+BLENDER_NOTE = """### RealCam dolly zoom -> Blender (offline)
+The bundled room, a **dolly zoom** (the camera moves in while the focal length widens, so the subject at the
+scene's centre keeps its size), resampled with easing by SE3 Interpolate and rendered as a preview.
+**RealCam Export glTF** writes the point cloud and the animated camera as `output/realcam/room_dolly_00001_.glb`:
+in Blender *File -> Import -> glTF 2.0*, make `RealCamCamera` the active camera, frame range 0..15,
+resolution 512x320 (README, "Use with Blender"). The pose file keeps the per-frame focal lengths too."""
+
+WORKFLOWS["camera_to_blender_offline"] = {
+    "nodes": [
+        (1, "LoadImage", (40, 60), {"image": "room_rgb.png", "upload": "image"}),
+        (2, "RealCamLoadDepthFile", (40, 420), {"file": "room_depth.png", "metres_per_unit": 0.001}),
+        (3, "RealCamSceneFromDepth", (420, 60), {"depth_encoding": "metres"}),
+        (4, "RealCamDollyZoom", (420, 420), {"num_frames": 2, "dolly": 1.0, "subject_distance": 0.0,
+                                             "start_focal_mm": 35.0, "width": 512, "height": 320}),
+        (5, "RealCamSE3Interpolate", (800, 420), {"num_frames": 16, "method": "linear_se3",
+                                                  "easing": "ease_in_out"}),
+        (6, "RealCamPointCloudRender", (1180, 60), {"width": 512, "height": 320}),
+        (7, "CreateVideo", (1560, 60), {"fps": 8.0}),
+        (8, "SaveVideo", (1840, 60), {"filename_prefix": "realcam/room_dolly"}),
+        (9, "RealCamExportGLTF", (1180, 480), {"fps": 24.0, "filename_prefix": "realcam/room_dolly"}),
+        (10, "RealCamSavePoseFile", (1560, 480), {"filename_prefix": "realcam/room_dolly"}),
+        note(11, (40, 760), BLENDER_NOTE, (520, 260)),
+    ],
+    "links": [(1, 0, 3, "image"), (2, 0, 3, "depth"), (3, 0, 4, "scene"), (4, 0, 5, "trajectory"),
+              (3, 0, 6, "scene"), (5, 0, 6, "trajectory"), (6, 0, 7, "images"), (7, 0, 8, "video"),
+              (5, 0, 9, "trajectory"), (3, 0, 9, "scene"), (5, 0, 10, "trajectory")],
+}
+
+
 def layout(spec: Spec, info: dict) -> dict:
     nodes_out, links_out = [], []
     by_id = {}

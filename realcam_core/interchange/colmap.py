@@ -79,12 +79,12 @@ def read_colmap_text(folder: str | Path) -> Trajectory:
             raise RealCamInputError(f"colmap: {name} is missing in {folder.name}/; a COLMAP text model needs "
                                     "cameras.txt and images.txt side by side")
     rec = pc.Reconstruction()
-    with tempfile.TemporaryDirectory() as tmp:  # pycolmap wants points3D.txt, which camera-only models lack
-        for name in ("cameras.txt", "images.txt", "rigs.txt", "frames.txt", "points3D.txt"):
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in ("cameras.txt", "images.txt", "rigs.txt", "frames.txt"):
             if (folder / name).is_file():
                 shutil.copy(folder / name, Path(tmp) / name)
-        if not (Path(tmp) / "points3D.txt").exists():
-            (Path(tmp) / "points3D.txt").write_text("")
+        # pycolmap wants points3D.txt, which camera-only models lack; the cameras never need the points
+        (Path(tmp) / "points3D.txt").write_text("")
         try:
             rec.read_text(tmp)
         except Exception as exc:  # pycolmap's check failures are ValueError / RuntimeError

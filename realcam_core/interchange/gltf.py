@@ -111,7 +111,9 @@ def write_glb(
     doc.cameras.append(gl.Camera(name=camera_name, type=gl.PERSPECTIVE, perspective=gl.Perspective(
         yfov=float(yfov[0]), aspectRatio=aspect0, znear=float(znear))))
     q = matrix_to_quat_xyzw(R)
-    q[1:] *= np.sign(np.sum(q[1:] * q[:-1], axis=1, keepdims=True) + 1e-300)  # shortest arcs for LINEAR slerp
+    for k in range(1, n):  # each key on the hemisphere of the previous (flipped) one: shortest arcs for slerp
+        if float(q[k] @ q[k - 1]) < 0:
+            q[k] = -q[k]
     doc.nodes.append(gl.Node(name=camera_name, camera=0, translation=t[0].tolist(), rotation=q[0].tolist()))
     cam_node = len(doc.nodes) - 1
     root_nodes.append(cam_node)

@@ -69,6 +69,19 @@ def test_round_trip_out_in_with_lens_animation(tmp_path):
     assert np.allclose(back.times, np.arange(9) / 24, atol=1e-6)
 
 
+def test_full_turn_keeps_shortest_arcs(tmp_path):
+    # a 360 degree look-around passes w = 0 twice; consecutive keys must stay on one hemisphere so that
+    # glTF's LINEAR slerp between frames (Blender's too) turns 1/24 of a turn, not the long way round
+    traj = make_preset("look_left", 25, amplitude=360.0)
+    write_glb(tmp_path / "a.glb", traj)
+    doc = gl.GLTF2.load(str(tmp_path / "a.glb"))
+    acc = doc.accessors[doc.animations[0].samplers[1].output]
+    view = doc.bufferViews[acc.bufferView]
+    q = np.frombuffer(doc.binary_blob(), np.float32, acc.count * 4, view.byteOffset).reshape(-1, 4)
+    assert np.all(np.sum(q[1:] * q[:-1], axis=1) > 0.9)
+    assert torch.allclose(read_gltf_trajectory(tmp_path / "a.glb").trajectory.c2w, traj.c2w, atol=1e-5)
+
+
 def test_import_is_relative_to_first_frame_and_ignores_uniform_scale(tmp_path):
     # the same path shifted, turned and uniformly scaled by a parent node reads back identically
     traj = make_preset("pan_right", 5, amplitude=2.0)

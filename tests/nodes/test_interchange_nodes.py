@@ -188,3 +188,28 @@ def test_dolly_zoom_preview_keeps_the_subject_size(server, scene_inputs):
     sizes = np.array(sizes, np.float64)
     assert len(sizes) == 9
     assert np.abs(sizes / sizes[0] - 1).max() <= 0.02, sizes
+
+
+def test_blender_template_runs_as_shipped(server):
+    import json
+    import sys
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[2]
+    sys.path.insert(0, str(repo / "scripts"))
+    sys.path.insert(0, str(repo / "tests"))
+    import install_examples
+    from workflow_api import find_node, ui_to_api
+
+    install_examples.install(server.base / "input")
+    wf = json.loads((repo / "workflows" / "camera_to_blender_offline.json").read_text())
+    prompt = ui_to_api(wf, server.object_info())
+    out = server.run_ok(prompt)
+    assert server.saved_video(out, find_node(prompt, "SaveVideo")) == (16, 512, 320)
+    glb = server.base / "output" / _saved_text(out, find_node(prompt, "RealCamExportGLTF"))
+    saved = _read_saved_pose(server, out, find_node(prompt, "RealCamSavePoseFile"))
+    back = read_gltf_trajectory(glb)
+    assert back.lens_animates and back.trajectory.num_frames == 16
+    assert torch.allclose(back.trajectory.c2w, saved.c2w, atol=1e-5)
+    assert torch.allclose(back.trajectory.K_norm, saved.K_norm, atol=1e-5)
+    assert float(saved.K_norm[-1, 0, 0]) < float(saved.K_norm[0, 0, 0])  # moving in, the lens widens
