@@ -6,6 +6,7 @@ from comfy_api.latest import ComfyExtension, io
 
 from . import camera_nodes, depth_nodes, editor, loop_nodes, model_nodes, render_nodes, shaping, trajectory_nodes
 from .common import register_model_folders
+from .evaluation_nodes import NODES as EVALUATION_NODES  # camera accuracy (issue 15)
 
 register_model_folders()
 
@@ -18,6 +19,7 @@ NODE_CLASSES: list[type[io.ComfyNode]] = [
     *model_nodes.NODES,
     *shaping.NODES,
     *loop_nodes.NODES,
+    *EVALUATION_NODES,
 ]
 
 
