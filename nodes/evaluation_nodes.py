@@ -22,6 +22,15 @@ _INTRINSICS_HELP = ("Pinhole intrinsics of the video. auto: the scene's, fitted 
 _MATCHER_HELP = "Feature matching: auto = every pair up to 32 frames, then sequential (10 neighbours)."
 
 
+def _interruptible(fn, *args, **kwargs):
+    """Run a core call whose pycolmap work `mm.processing_interrupted` cancels; report it as ComfyUI's interrupt."""
+    try:
+        return fn(*args, should_stop=mm.processing_interrupted, **kwargs)
+    except InterruptedError:
+        mm.throw_exception_if_processing_interrupted()  # raises ComfyUI's InterruptProcessingException
+        raise
+
+
 def _ui(plot, text: str, cls) -> dict:
     out = dict(ui.PreviewImage(plot, cls=cls).as_dict())
     out["text"] = (text,)
@@ -66,10 +75,9 @@ class RealCamCameraAccuracy(io.ComfyNode):
     def execute(cls, video, trajectory: Trajectory, intrinsics: str, trials: int, seed: int, matcher: str,
                 scene: Scene | None = None) -> io.NodeOutput:
         total = 1 + trials * max(int(video.shape[0]), 1)
-        rep = evaluate_camera_accuracy(
-            video, trajectory, scene=scene, intrinsics=intrinsics, trials=trials, seed=seed, matcher=matcher,
-            work_dir=folder_paths.get_temp_directory(), callback=progress(total),
-            should_stop=mm.processing_interrupted,
+        rep = _interruptible(
+            evaluate_camera_accuracy, video, trajectory, scene=scene, intrinsics=intrinsics, trials=trials, seed=seed,
+            matcher=matcher, work_dir=folder_paths.get_temp_directory(), callback=progress(total),
         )
         text = rep.text()
         log.info("RealCam Camera Accuracy: %s", text.replace("\n", "; "))
@@ -121,9 +129,8 @@ class RealCamTrackCamera(io.ComfyNode):
         frames = check_video(video)
         n, h, w = (int(s) for s in frames.shape[:3])
         K, used = video_intrinsics(intrinsics, h, w, None, scene)
-        traj, est = track_camera(frames, intrinsics=K, seed=seed, matcher=matcher,
-                                 work_dir=folder_paths.get_temp_directory(), callback=progress(n + 1),
-                                 should_stop=mm.processing_interrupted)
+        traj, est = _interruptible(track_camera, frames, intrinsics=K, seed=seed, matcher=matcher,
+                                   work_dir=folder_paths.get_temp_directory(), callback=progress(n + 1))
         unit = "SfM units (no scale)"
         if scene is not None and est.method == "incremental":
             scale, why = metric_scale(est, scene, (h, w))

@@ -52,3 +52,41 @@ def test_frame_count_mismatch_is_a_clear_error_on_the_server(prepared):
     prompt[acc]["inputs"]["trajectory"] = ["999", 0]
     err = prepared.run_error(prompt)
     assert "trajectory: expected as many frames as the video (16)" in err and "8 frames" in err, err
+
+
+@pytest.mark.timeout(300)
+def test_camera_accuracy_can_be_interrupted(prepared):
+    import threading
+    import time
+
+    import requests
+
+    prompt = _prompt(prepared)
+    acc = find_node(prompt, "RealCamCameraAccuracy")
+    prompt[acc]["inputs"]["trials"] = 20  # minutes of work: only an interrupt ends it soon
+    prompt[acc]["inputs"]["seed"] = 12345  # not cached from the other tests
+    track = find_node(prompt, "RealCamTrackCamera")
+    for nid, node in list(prompt.items()):  # drop the tracker and its preview
+        if nid == track or any(v == [track, 1] for v in node["inputs"].values()):
+            del prompt[nid]
+
+    def interrupt_when_accuracy_runs() -> None:
+        deadline = time.time() + 120
+        while time.time() < deadline:
+            if requests.get(prepared.url + "/queue", timeout=10).json()["queue_running"]:
+                break
+            time.sleep(0.1)
+        time.sleep(12.0)  # past the render, inside the SfM trials
+        requests.post(prepared.url + "/interrupt", timeout=10)
+
+    canceller = threading.Thread(target=interrupt_when_accuracy_runs, daemon=True)
+    canceller.start()
+    start = time.time()
+    entry = prepared.run(prompt, timeout=280)
+    canceller.join(timeout=5)
+    kinds = [m[0] for m in entry["status"]["messages"]]
+    assert entry["status"]["status_str"] == "error" and "execution_interrupted" in kinds, kinds
+    stopped = dict(entry["status"]["messages"])["execution_interrupted"]
+    assert stopped["node_id"] == acc, f"interrupted in node {stopped['node_id']}, not inside the accuracy node"
+    assert time.time() - start < 90  # 20 trials take several minutes
+    assert prepared.alive()
