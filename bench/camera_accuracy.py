@@ -9,7 +9,7 @@ over --trials, the registered frames per trial, the method, and CPU seconds per 
 Renders are exact, so the errors are the estimator's own floor; a row that did not register says why.
 
     python bench/camera_accuracy.py [--frames 16] [--size 512x320] [--trials 3] [--random 3]
-                                    [--amplitude-scale 1.0] [--threads -1] [--presets a,b,...]
+                                    [--amplitude-scale 1.0] [--threads -1] [--presets a,b,...] [--splat 3]
 """
 
 from __future__ import annotations
@@ -44,6 +44,7 @@ def main() -> None:
     ap.add_argument("--amplitude-scale", type=float, default=1.0, help="times each preset's upstream amplitude")
     ap.add_argument("--threads", type=int, default=-1, help="pycolmap threads (-1: all cores)")
     ap.add_argument("--presets", default="", help="comma-separated subset (default: all 16)")
+    ap.add_argument("--splat", type=int, default=3, help="render splat in pixels (2 leaves holes when zooming)")
     args = ap.parse_args()
     w, h = (int(s) for s in args.size.lower().split("x"))
     room = load_room()
@@ -55,13 +56,13 @@ def main() -> None:
         c2w = random_smooth_path(args.frames, seed).float()
         cases.append((f"random_{seed}", Trajectory(c2w=c2w, K_norm=make_preset("stationary", args.frames).K_norm)))
 
-    print(f"# {len(cases)} paths, {args.frames} frames, {w}x{h}, {args.trials} trials, amplitude x"
+    print(f"# {len(cases)} paths, {args.frames} frames, {w}x{h}, {args.trials} trials, splat {args.splat}, amplitude x"
           f"{args.amplitude_scale}, torch threads {torch.get_num_threads()}")
     print("| path | method | registered | RotErr (rad) | TransErr rel | CamMC rel | TransErr abs | CamMC abs "
           "| s/frame |")
     print("|---|---|---|---|---|---|---|---|---|")
     for name, traj in cases:
-        frames = render_scene(room, traj.c2w, h, w, splat=2).frames
+        frames = render_scene(room, traj.c2w, h, w, splat=args.splat).frames
         t0 = time.perf_counter()
         rep = evaluate_camera_accuracy(frames, traj, scene=room, trials=args.trials, num_threads=args.threads)
         spf = (time.perf_counter() - t0) / args.frames

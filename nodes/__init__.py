@@ -4,33 +4,47 @@ from __future__ import annotations
 
 from comfy_api.latest import ComfyExtension, io
 
-from . import camera_nodes, depth_nodes, editor, loop_nodes, model_nodes, render_nodes, shaping, trajectory_nodes
+from . import (
+    camera_nodes,
+    depth_nodes,
+    editor,
+    evaluation_nodes,
+    interchange_nodes,
+    lens_nodes,
+    loop_nodes,
+    model_nodes,
+    render_nodes,
+    shaping,
+    trajectory_nodes,
+    wan_nodes,
+)
 from .common import register_model_folders
-from .wan_nodes import NODES as WAN_NODES
+from .presentation import present
+from .upload import register_routes
+from .validation import install_validation
 
 register_model_folders()
 
 NODE_CLASSES: list[type[io.ComfyNode]] = [
-    *depth_nodes.NODES,
-    *camera_nodes.NODES,
-    *render_nodes.NODES,
-    *trajectory_nodes.NODES,
-    *editor.NODES,
-    *model_nodes.NODES,
-    *shaping.NODES,
-    *loop_nodes.NODES,
-    *WAN_NODES,
+    present(c)  # subcategories and output tooltips
+    for c in [
+        *depth_nodes.NODES,
+        *camera_nodes.NODES,
+        *render_nodes.NODES,
+        *trajectory_nodes.NODES,
+        *editor.NODES,
+        *model_nodes.NODES,
+        *shaping.NODES,
+        *loop_nodes.NODES,
+        *wan_nodes.NODES,
+        *interchange_nodes.NODES,  # glTF / PLY / COLMAP / nerfstudio / Load3D cameras in and out
+        *lens_nodes.NODES,
+        *evaluation_nodes.NODES,  # camera accuracy
+    ]
 ]
 
-# cameras and scenes in and out of other tools (glTF / PLY / COLMAP / nerfstudio / Load3D), lens animation
-from . import interchange_nodes, lens_nodes  # noqa: E402
-
-NODE_CLASSES += [*interchange_nodes.NODES, *lens_nodes.NODES]
-
-
-from .presentation import present  # noqa: E402  (subcategories and output tooltips, issue 13)
-
-NODE_CLASSES = [present(c) for c in NODE_CLASSES]
+register_routes()  # pose upload under the path policy
+install_validation(NODE_CLASSES)  # node-boundary validation of every input; after the list is final
 
 
 class RealCamExtension(ComfyExtension):
@@ -40,11 +54,3 @@ class RealCamExtension(ComfyExtension):
 
 async def comfy_entrypoint() -> RealCamExtension:
     return RealCamExtension()
-
-
-# --- hardening (issue 11): upload route under the path policy, node-boundary validation of every input
-from .upload import register_routes  # noqa: E402
-from .validation import install_validation  # noqa: E402
-
-register_routes()
-install_validation(NODE_CLASSES)

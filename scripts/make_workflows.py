@@ -490,6 +490,36 @@ WORKFLOWS["camera_to_blender_offline"] = {
 }
 
 
+# -- camera accuracy (issue 15): render the room along a path, then check the render's camera ----------
+ACCURACY_NOTE = """### RealCam camera accuracy (offline)
+Did the camera do what was asked? The bundled room (exact metric depth) is rendered along a preset, and
+**RealCam Camera Accuracy** estimates the render's cameras with structure from motion (COLMAP) and scores them
+as RealCam-I2V does: RotErr (rad, summed over frames), TransErr and CamMC, relative and absolute (metres from
+the scene's depth). On these exact renders the errors are the estimator's own floor (near zero).
+* Put your **generated video** in `video` instead of the render (same trajectory, same scene) to score a model,
+  a seed or a shaping setting. The paper averages 5 trials.
+* **RealCam Track Camera** turns any video into a `REALCAM_TRAJECTORY` (metres when the scene of frame 0 is
+  connected), e.g. to reuse a real camera move."""
+
+WORKFLOWS["camera_accuracy"] = {
+    "nodes": [
+        (1, "LoadImage", (40, 60), {"image": "room_rgb.png", "upload": "image"}),
+        (2, "RealCamLoadDepthFile", (40, 420), {"file": "room_depth.png", "metres_per_unit": 0.001}),
+        (3, "RealCamSceneFromDepth", (420, 200), {"depth_encoding": "metres"}),
+        (4, "RealCamCameraPreset", (420, 520), {"preset": "zoom_in", "num_frames": 16}),
+        (5, "RealCamPointCloudRender", (800, 240), {"width": 512, "height": 320, "point_size": 3}),
+        (6, "RealCamCameraAccuracy", (1180, 60), {"trials": 2}),
+        (7, "PreviewImage", (1560, 60), {}),
+        (8, "RealCamTrackCamera", (1180, 520), {}),
+        (9, "PreviewImage", (1560, 520), {}),
+        note(10, (40, 760), ACCURACY_NOTE, (520, 300)),
+    ],
+    "links": [(1, 0, 3, "image"), (2, 0, 3, "depth"), (3, 0, 5, "scene"), (4, 0, 5, "trajectory"),
+              (5, 0, 6, "video"), (4, 0, 6, "trajectory"), (3, 0, 6, "scene"), (6, 1, 7, "images"),
+              (5, 0, 8, "video"), (3, 0, 8, "scene"), (8, 1, 9, "images")],
+}
+
+
 def layout(spec: Spec, info: dict) -> dict:
     nodes_out, links_out = [], []
     by_id = {}
