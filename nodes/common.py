@@ -13,7 +13,7 @@ from comfy_api.latest import io
 
 CATEGORY = "RealCam"
 
-# Socket types of this pack (DESIGN §3). CAMERACTRL_POSES is AnimateDiff-Evolved's type name, so
+# Socket types of this pack (ARCHITECTURE §3). CAMERACTRL_POSES is AnimateDiff-Evolved's type name, so
 # our paths plug into ADE, KJNodes' visualiser and WanVideoWrapper.
 SceneType = io.Custom("REALCAM_SCENE")
 TrajectoryType = io.Custom("REALCAM_TRAJECTORY")

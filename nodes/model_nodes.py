@@ -1,4 +1,4 @@
-"""RealCam-I2V model nodes: checkpoint loader, image-to-video conditioning, sampler (DESIGN §4-5).
+"""RealCam-I2V model nodes: checkpoint loader, image-to-video conditioning, sampler (ARCHITECTURE §4-5).
 
 The model itself (BaseModel subclass, sampling, conds) lives in `realcam_model.py`; these nodes
 only resolve files, check pairs, prepare conditioning and drive core sampling.

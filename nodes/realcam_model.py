@@ -1,4 +1,4 @@
-"""RealCam-I2V as a native ComfyUI model (DESIGN §4): BaseModel, model config, model sampling, sampler.
+"""RealCam-I2V as a native ComfyUI model (ARCHITECTURE §4): BaseModel, model config, model sampling, sampler.
 
 Layout. LATENTs are frames-as-batch `(B*T, 4, h, w)`, as core's SVD: the RealCam VAE is the 2D SD
 KL-f8, so core VAEEncode / VAEDecode / latent previews work on them unchanged. The diffusion model

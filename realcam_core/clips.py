@@ -1,6 +1,6 @@
 """Trajectory helpers for loops and long videos: close a path, split it into clips, join clips.
 
-Poses are camera-to-world (c2w) 4x4, OpenCV axes, metres (DESIGN §2); a Trajectory is relative to
+Poses are camera-to-world (c2w) 4x4, OpenCV axes, metres (ARCHITECTURE §2); a Trajectory is relative to
 its first frame. The video models generate 16 frames at a time, so a long camera path is cut into
 clips of `clip_len` frames that share `overlap` frames with the clip before: clip i covers frames
 i * (clip_len - overlap) .. i * (clip_len - overlap) + clip_len - 1. A continuation clip is

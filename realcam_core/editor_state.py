@@ -5,7 +5,7 @@ The editor widget (`web/js/trajectory_editor.js`) keeps its whole state as JSON 
 the one place that decides whether it is acceptable. `web/js/realcam_math.js` mirrors these checks
 with the same field names in its messages (tests/core/test_editor_parity.py runs both).
 
-Conventions (DESIGN §2): OpenCV camera axes (x right, y down, z forward), camera-to-world poses
+Conventions (ARCHITECTURE §2): OpenCV camera axes (x right, y down, z forward), camera-to-world poses
 acting on column vectors, metres. Keyframe poses are stored in the editor's world frame, which is
 the input image's camera (frame 0 of a preset is the identity).
 

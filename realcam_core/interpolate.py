@@ -1,6 +1,6 @@
 """SE(3) Interpolate: keyframe poses -> one camera pose per video frame.
 
-Poses are camera-to-world (c2w) 4x4, OpenCV axes, metres (DESIGN §2). Keyframes are (times (K,),
+Poses are camera-to-world (c2w) 4x4, OpenCV axes, metres (ARCHITECTURE §2). Keyframes are (times (K,),
 c2w (K, 4, 4)); times are in frames (frame i sits at t = i) or, with `time_unit="normalized"`,
 in 0..1 of the clip (frame i at i / (N - 1)). Frames before the first or after the last keyframe
 hold that keyframe's pose. All maths is float64 on kornia's Lie groups, vectorised over frames;

@@ -1,4 +1,4 @@
-"""Conditioning layouts for interpolation, loops, transitions and continuation (reference §6).
+"""Conditioning layouts for interpolation, loops, transitions and continuation (ARCHITECTURE §11.2).
 
 Latents are video latents (B, C, T, h, w); z is the VAE latent of the conditioning video (upstream
 `z`, its frames are the input image repeated, or the previous clip's frames when continuing).

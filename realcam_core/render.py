@@ -1,6 +1,6 @@
 """Point-cloud preview renderer: pure-torch z-buffer splatting, visibility and noise-shaping masks.
 
-Conventions (DESIGN §2), relied on by every function here:
+Conventions (ARCHITECTURE §2), relied on by every function here:
 - OpenCV camera axes (x right, y down, z forward), metres;
 - poses are camera-to-world ``c2w`` (N, 4, 4) acting on column vectors; the world is the scene's own
   camera (frame 0 of a trajectory is the identity), so a scene's unprojected depth is already in it;

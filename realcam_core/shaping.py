@@ -1,4 +1,4 @@
-"""Scene-constrained noise shaping (RealCam-I2V, DESIGN §5): the maths, free of ComfyUI.
+"""Scene-constrained noise shaping (RealCam-I2V, ARCHITECTURE §5): the maths, free of ComfyUI.
 
 Upstream (CamI2V `ddim.py`) replaces the sampler state before the model call at every step whose
 DDPM timestep is >= 900:  x_t <- m * q_sample(z_preview, t) + (1 - m) * x_t, fresh noise each step,

@@ -1,4 +1,4 @@
-"""Data passed between nodes: REALCAM_SCENE and REALCAM_TRAJECTORY (DESIGN §3).
+"""Data passed between nodes: REALCAM_SCENE and REALCAM_TRAJECTORY (ARCHITECTURE §3).
 
 Plain dataclasses of torch tensors so they pickle, move between devices, and stay free of
 ComfyUI. Validation happens once, in `validate()`, at the boundary where a value is built.

@@ -1,6 +1,6 @@
 """ComfyUI imported in-process (for child processes of tests and for benchmarks).
 
-The import order matters (reference: comfyui-test-host.md §2.4): `args.cpu` before model
+The import order matters (ARCHITECTURE §10): `args.cpu` before model
 management loads, and `utils.extra_config` before `nodes` puts comfy/ first on sys.path.
 Run this in a child process: it changes the working directory and sys.path for good.
 """

@@ -1,6 +1,6 @@
 """Cameras: rigid motions, intrinsics, RealEstate10K files, upstream presets, format adapters.
 
-Conventions (DESIGN §2): OpenCV axes (x right, y down, z forward), camera-to-world 4x4 poses on
+Conventions (ARCHITECTURE §2): OpenCV axes (x right, y down, z forward), camera-to-world 4x4 poses on
 column vectors, metres; trajectories relative to their first frame unless stated; intrinsics in
 pixels at a stated (H, W) or normalised (fx/W, fy/H, cx/W, cy/H).
 """

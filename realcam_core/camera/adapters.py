@@ -1,4 +1,4 @@
-"""Conversions between `Trajectory` and the camera formats other packs use (DESIGN §3).
+"""Conversions between `Trajectory` and the camera formats other packs use (ARCHITECTURE §3).
 
 CAMERACTRL_POSES (AnimateDiff-Evolved, read by KJNodes' CameraPoseVisualizer): a list of
 19-number lists per frame: timestamp, normalised fx fy cx cy, two slots that ADE fills with the
@@ -104,7 +104,7 @@ def trajectory_from_c2w(
     """Validated Trajectory from per-frame c2w (N, 4, 4) (metres, OpenCV axes).
 
     K_norm: (3, 3) for all frames or (N, 3, 3); default upstream's 0.5 placeholders. relative: make
-    poses relative to frame 0 (DESIGN §2). Keyframes default to every frame.
+    poses relative to frame 0 (ARCHITECTURE §2). Keyframes default to every frame.
     """
     check_poses(c2w, "c2w", atol=atol)
     n = c2w.shape[0]

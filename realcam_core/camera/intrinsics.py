@@ -1,6 +1,6 @@
 """Pinhole intrinsics: pixels at a stated (H, W), or normalised (fx/W, fy/H, cx/W, cy/H).
 
-Pixel centres sit at +0.5 (DESIGN §2), so the principal point of a centred camera is (W/2, H/2)
+Pixel centres sit at +0.5 (ARCHITECTURE §2), so the principal point of a centred camera is (W/2, H/2)
 and resizing scales every entry linearly. Upstream RealCam-I2V uses fx = fy = 0.5 * max(H, W)
 (a 90 degree field of view across the longer side), cx = W/2, cy = H/2, where the focal length
 is taken at the aspect-preserving resize before the centre crop (`upstream_resized_size`).

@@ -3,7 +3,7 @@
 Layout: line 1 is the source URL; every other line holds 19 numbers
 `timestamp fx fy cx cy k1 k2 r00 r01 r02 t0 r10 r11 r12 t1 r20 r21 r22 t2`, with normalised
 intrinsics (fx/W, fy/H, cx/W, cy/H), two distortion slots (0) and the **world-to-camera** 3x4
-matrix, row-major. OpenCV axes, translations taken as metres (DESIGN §2).
+matrix, row-major. OpenCV axes, translations taken as metres (ARCHITECTURE §2).
 
 Reading returns a `Trajectory` of c2w poses, relative to frame 0 by default (as upstream uses
 them). Several upstream presets store reflections (det -1) in every frame; they cancel in the

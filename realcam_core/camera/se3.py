@@ -1,6 +1,6 @@
 """Rigid-motion helpers on kornia's Lie groups.
 
-Conventions (DESIGN §2): OpenCV camera axes (x right, y down, z forward); poses are
+Conventions (ARCHITECTURE §2): OpenCV camera axes (x right, y down, z forward); poses are
 camera-to-world (c2w) 4x4 matrices acting on column vectors, translations in metres. The
 translation column of a c2w is the camera centre in world coordinates.
 

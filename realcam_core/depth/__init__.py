@@ -1,4 +1,4 @@
-"""Metric depth with Depth Anything V2 through transformers (DESIGN §6).
+"""Metric depth with Depth Anything V2 through transformers (ARCHITECTURE §6).
 
 `resolve_depth_model` finds (or downloads) a checkpoint, `load_depth_model` loads a `-hf` folder
 or an original-format file as a metric `DepthAnythingForDepthEstimation`, and

@@ -1,6 +1,6 @@
 """The one change of axes between RealCam (OpenCV) and glTF / Blender / nerfstudio (OpenGL) cameras.
 
-RealCam: camera x right, y down, z forward; the world is the first frame's camera (DESIGN §2).
+RealCam: camera x right, y down, z forward; the world is the first frame's camera (ARCHITECTURE §2).
 glTF 2.0: y up, a camera looks down its local -z with +y up, metres, right-handed.
 
 `F = diag(1, -1, -1)` flips y and z. It is applied on both sides of a pose, once:

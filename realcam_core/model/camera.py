@@ -1,6 +1,6 @@
 """Camera conditioning of CamI2V / RealCam-I2V: Plücker rays and epipolar attention masks.
 
-Conventions (DESIGN §2): OpenCV axes (x right, y down, z forward); poses are camera-to-world 4x4
+Conventions (ARCHITECTURE §2): OpenCV axes (x right, y down, z forward); poses are camera-to-world 4x4
 matrices acting on column vectors, relative to the conditioning frame; intrinsics are pixels at the
 stated image size with pixel centres at +0.5. All camera maths runs in float32 (as upstream), with
 autocast off.

@@ -89,7 +89,7 @@ class UNetConfig:
 
 @dataclass(frozen=True)
 class DiffusionConfig:
-    """Diffusion settings the weights cannot tell (DESIGN §4: 256 = eps, 512 = v + zero-SNR + rescale)."""
+    """Diffusion settings the weights cannot tell (ARCHITECTURE §4: 256 = eps, 512 = v + zero-SNR + rescale)."""
 
     parameterization: str = "eps"
     zero_terminal_snr: bool = False

@@ -1,6 +1,6 @@
 """Reference DDIM sampler of RealCam-I2V, with scene-constrained noise shaping (used by conformance).
 
-A straightforward transcription of upstream's step (reference §3-4) for checking numbers; the
+A straightforward transcription of upstream's step (ARCHITECTURE §11.1) for checking numbers; the
 ComfyUI path maps the same maths onto core samplers. Per step, from the largest timestep down:
   1. noise shaping (t >= threshold): x <- m * q_sample(scene, t, fresh noise) + (1 - m) * x
   2. o = o_u + s (o_c - o_u), guidance rescale phi on std(o_c) / std(o)

@@ -1,4 +1,4 @@
-"""State-dict handling for RealCam-I2V checkpoints (DESIGN §4).
+"""State-dict handling for RealCam-I2V checkpoints (ARCHITECTURE §4).
 
 Accepted inputs: the DynamiCrafter base checkpoint (Lightning `.ckpt` with `state_dict`) plus the
 RealCam/CamI2V camera file (merged, camera file wins), or one merged file; `.safetensors`, or

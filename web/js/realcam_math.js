@@ -2,7 +2,7 @@
  * ComfyUI-RealCam Trajectory Editor maths: one pure ES module (no DOM) used by the widget, the
  * node tests (`node --test tests/js/`) and the Python parity tests.
  *
- * Conventions (DESIGN §2, the same as realcam_core): OpenCV camera axes (x right, y down, z
+ * Conventions (ARCHITECTURE §2, the same as realcam_core): OpenCV camera axes (x right, y down, z
  * forward), camera-to-world 4x4 poses acting on column vectors, metres. Matrices here are flat
  * row-major arrays of 16 numbers (m[r * 4 + c]); 3x3 rotations are flat arrays of 9.
  * Pixel intrinsics K = {fx, fy, cx, cy} at a stated width/height with pixel centres at +0.5:
