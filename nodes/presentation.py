@@ -20,6 +20,9 @@ GROUPS: dict[str, tuple[str, ...]] = {
     "model": ("RealCamCheckpointLoader", "RealCamImageToVideo", "RealCamSampler", "RealCamNoiseShaping"),
     "long video": ("RealCamLoopInterpConditioning", "RealCamCloseTrajectory", "RealCamTrajectoryEndPose",
                    "RealCamTrajectoryClip", "RealCamPasteOverlap", "RealCamJoinClips"),
+    "wan": ("RealCamWanCameraEmbedding", "RealCamWanNoiseShaping"),
+    "lens": ("RealCamLensKeys", "RealCamDollyZoom"),
+    "evaluation": ("RealCamCameraAccuracy", "RealCamTrackCamera"),
 }
 SUBCATEGORY = {node: f"{CATEGORY}/{group}" for group, nodes in GROUPS.items() for node in nodes}
 
@@ -39,6 +42,7 @@ BY_TYPE = {
     "VAE": "The model's VAE.",
     "STRING": "Text.",
     "INT": "Number.",
+    "FLOAT": "Number.",
     "WAN_CAMERA_EMBEDDING": "Camera embedding for WanCameraImageToVideo.",
 }
 
@@ -57,6 +61,12 @@ BY_NAME = {
     ("RealCamTrajectoryToWanCamera", "width"): "Video width the embedding was made for (connect to the Wan node).",
     ("RealCamTrajectoryToWanCamera", "height"): "Video height the embedding was made for.",
     ("RealCamTrajectoryToWanCamera", "length"): "Number of frames (4k+1).",
+    ("RealCamCameraAccuracy", "rot_err"): "RotErr: sum over frames of the geodesic angle (radians) between requested "
+                                          "and estimated rotations; NaN when the video could not be registered.",
+    ("RealCamCameraAccuracy", "trans_err"): "TransErr: sum over frames of the distance between requested and "
+                                            "estimated camera positions (after alignment).",
+    ("RealCamCameraAccuracy", "cammc"): "CamMC: sum over frames of the distance between requested and estimated "
+                                        "3x4 camera matrices.",
 }
 
 
