@@ -43,9 +43,11 @@ def open_weights(path: str | os.PathLike, what: str = "checkpoint") -> dict[str,
         check_safetensors(path, what)
         try:
             with safe_open(path, framework="pt", device="cpu") as f:
-                return {k: f.get_tensor(k) for k in f.keys()}  # noqa: SIM118 (safe_open has no iterator)
+                out = {k: f.get_tensor(k) for k in f.keys()}  # noqa: SIM118 (safe_open has no iterator)
         except Exception as e:  # safetensors raises its own error types; keep the message, drop the trace
             raise RealCamInputError(f"{what} {path}: unreadable safetensors file ({e})") from None
+        _register_file_mapped(out, path)
+        return out
     if low.endswith(TORCH_SUFFIXES) and zipfile.is_zipfile(path):
         try:
             obj = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
@@ -56,20 +58,44 @@ def open_weights(path: str | os.PathLike, what: str = "checkpoint") -> dict[str,
                 f"{what} {path}: not a readable torch checkpoint (truncated or corrupt? {str(e)[:200]}); {_HINT}"
             ) from None
         out = _tensors(obj, path, what)
-        for t in out.values():
-            _FILE_MAPPED[id(t)] = t  # pages shared by the whole file mapping: released by hand (release_pages)
+        _register_file_mapped(out, path)
         return out
     return read_weights(path, what)
 
 
-# Tensors of `torch.load(mmap=True)` files, by id: they share one mapping of the file, which stays as long as
-# any of them does, so pages a copy has read stay resident unless released explicitly.
+# Tensors inside a file mapping, by id (weak: an id is only trusted while its tensor lives).
 _FILE_MAPPED: weakref.WeakValueDictionary[int, torch.Tensor] = weakref.WeakValueDictionary()
 _MADV_DONTNEED = 4
 
 
+def _register_file_mapped(tensors: dict[str, torch.Tensor], path: str) -> None:
+    """Remember the tensors whose bytes lie inside a mapping of `path` (from /proc/self/maps, Linux only).
+
+    Both readers map the file once and hand out slices, so a tensor's pages stay resident after it has
+    been copied unless released; only tensors proven to sit in the file's mapping are ever released.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    real = os.path.realpath(path)
+    ranges = []
+    try:
+        with open("/proc/self/maps") as fh:
+            for line in fh:
+                parts = line.split(None, 5)
+                if len(parts) == 6 and parts[5].rstrip("\n") == real:
+                    lo, hi = (int(x, 16) for x in parts[0].split("-"))
+                    ranges.append((lo, hi))
+    except OSError:
+        return
+    for t in tensors.values():
+        start = t.data_ptr()
+        end = start + t.numel() * t.element_size()
+        if t.numel() and any(lo <= start and end <= hi for lo, hi in ranges):
+            _FILE_MAPPED[id(t)] = t
+
+
 def release_pages(t: torch.Tensor) -> None:
-    """Drop the resident file pages under a `torch.load(mmap=True)` tensor that has been copied (Linux).
+    """Drop the resident file pages under a memory-mapped file tensor that has been copied (Linux).
 
     The mapping is private and file-backed, so dropped pages would be read again from the file if
     touched; callers release a tensor only once nothing will read it. Other tensors: no-op.

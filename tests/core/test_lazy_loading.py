@@ -112,12 +112,17 @@ def test_open_weights_refuses_pickled_code_and_truncation(tmp_path):
         open_weights(tmp_path / "cut.safetensors")
 
 
-def test_release_pages_only_touches_file_mapped_tensors(tmp_path):
-    from realcam_core.lazy_weights import release_pages
+@pytest.mark.parametrize("name", ["w.pt", "w.safetensors"])
+def test_release_pages_only_touches_file_mapped_tensors(tmp_path, name):
+    from realcam_core.lazy_weights import _FILE_MAPPED, release_pages
 
     big = torch.arange(1 << 20, dtype=torch.float32)  # 4 MiB: whole pages
-    torch.save({"w": big}, tmp_path / "w.pt")
-    mapped = open_weights(tmp_path / "w.pt")["w"]
+    if name.endswith(".pt"):
+        torch.save({"w": big}, tmp_path / name)
+    else:
+        save_file({"w": big}, str(tmp_path / name))
+    mapped = open_weights(tmp_path / name)["w"]
+    assert _FILE_MAPPED.get(id(mapped)) is mapped  # found inside the file's mapping
     assert torch.equal(mapped, big)
     anon = big.clone()
     release_pages(anon)  # not from a mapped file: must stay as it is
