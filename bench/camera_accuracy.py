@@ -4,8 +4,8 @@ For each of the 16 presets (16 frames, the upstream total motion unless --amplit
 random smooth paths, render the room (exact metric depth) at --size with the point-cloud renderer,
 estimate the cameras with `realcam_core.evaluation` (pycolmap, intrinsics fixed to the room's, metric
 scale from the room's depth) and print RotErr (rad), TransErr and CamMC (relative and absolute) averaged
-over --trials, the registered frames per trial, the method, and CPU seconds per frame of the estimation
-(feature extraction once + every trial's matching and mapping, divided by frames; rendering excluded).
+over --trials, the registered frames per trial, the method, and wall-clock seconds per frame of the
+estimation on the CPU (features once + every trial's matching and mapping, divided by frames; no rendering).
 Renders are exact, so the errors are the estimator's own floor; a row that did not register says why.
 
     python bench/camera_accuracy.py [--frames 16] [--size 512x320] [--trials 3] [--random 3]

@@ -8,8 +8,9 @@ refined). Two cases SfM cannot reconstruct get their own answer instead of a fai
 - a static video (no pixel changes): every camera is frame 0's;
 - a pure rotation (look / rotate presets): no parallax, so nothing triangulates; the rotations are
   fitted to the matched rays directly (R = argmin sum |b_j - R b_i|, RANSAC + Kabsch) and the camera
-  does not translate. Chosen only when the mapper cannot register every frame and the rotation model
-  explains the matches to a pixel.
+  does not translate. Chosen only when the mapper cannot register every frame, the rotation model
+  explains each frame's matches to a pixel, and the chained rotations explain >= 75 % of COLMAP's
+  verified matches between frames far apart (where a translating camera shows its parallax).
 Everything runs in a work folder the caller gives (ComfyUI's temp folder in the nodes).
 """
 
