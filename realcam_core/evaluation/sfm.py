@@ -210,7 +210,13 @@ class Tracker:
     def _guard(self, pc):
         token = pc.CancellationToken()
         with _Watch(token, self.should_stop) as watch:
-            yield token
+            try:
+                yield token
+            except Exception as e:
+                # a cancelled pycolmap call may raise its own error: the interrupt is the cause, say so
+                if watch.stopped:
+                    raise InterruptedError("camera tracking interrupted") from e
+                raise
         if watch.stopped:
             raise InterruptedError("camera tracking interrupted")
 
@@ -312,8 +318,13 @@ class Tracker:
         out = trial / f"sparse_{init_angle:g}"
         out.mkdir()
         with _Watch(token, self.should_stop) as watch:
-            recs = pc.incremental_mapping(db, self.root / "images", out, opts, initial_image_pair_callback=step,
-                                          next_image_callback=step, cancellation_token=token)
+            try:
+                recs = pc.incremental_mapping(db, self.root / "images", out, opts, initial_image_pair_callback=step,
+                                              next_image_callback=step, cancellation_token=token)
+            except Exception as e:
+                if watch.stopped:  # cancelled by the interrupt (see _guard)
+                    raise InterruptedError("camera tracking interrupted") from e
+                raise
         if error:
             raise error[0]
         if watch.stopped:
