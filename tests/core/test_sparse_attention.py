@@ -162,3 +162,37 @@ def test_second_fixture_conforms_with_the_sparse_backend(one_thread, tmp_path):
     assert sparse["unet_out (with camera)"].value < 1e-5
     for n in chain:
         assert sparse[n].passed or sparse[n].value <= 2 * other_kernel[n].value, (n, sparse[n], other_kernel[n])
+
+
+def test_unet_batch_of_different_cameras_sparse_equals_dense(one_thread):
+    from realcam_core.model import build_models
+    from realcam_core.testing.tiny_realcam import TinySpec, tiny_config
+
+    cfg = tiny_config(TinySpec(variant="256", frames=4, image_size=(64, 64)))
+    unet, _ = build_models(cfg)
+    gen = torch.Generator().manual_seed(5)
+    with torch.no_grad():
+        for p in unet.parameters():
+            p.copy_(torch.randn(p.shape, generator=gen) * 0.2)
+    unet.eval()
+    t = 4
+    c2w = torch.eye(4).repeat(2, t, 1, 1)
+    c2w[0, :, 0, 3] = torch.linspace(0, 0.5, t)  # sideways
+    c2w[1, :, 2, 3] = torch.linspace(0, 0.5, t)  # forward
+    K = torch.tensor([[40.0, 0, 32], [0, 40, 32], [0, 0, 1]]).repeat(2, t, 1, 1)
+    cam = CameraCondition(c2w, K, (64, 64))
+    x = torch.randn(2, cfg.unet.in_channels, t, 8, 8, generator=gen)
+    ctx = torch.randn(2, 77 + t * cfg.unet.image_tokens_per_frame, cfg.unet.context_dim, generator=gen)
+    ts = torch.tensor([500.0, 500.0])
+    with torch.no_grad():
+        unet.set_epipolar_backend("dense")
+        ref = unet(x, ts, ctx, None, cam)
+        unet.set_epipolar_backend("sparse")
+        got = unet(x, ts, ctx, None, cam)
+        got2 = unet(x, ts, ctx, None, cam)  # plans cached on the per-camera masks
+    assert (got - ref).abs().max() <= 1e-5 * max(1.0, float(ref.abs().max()))
+    assert torch.equal(got, got2)
+    preps = list(unet._camera_cache.values())
+    assert len(preps) == 2 and all("_sparse_plans" in p.masks[8].__dict__ for p in preps)
+    with pytest.raises(Exception, match="epipolar backend"):
+        unet.set_epipolar_backend("flex")
