@@ -22,7 +22,9 @@ from comfy_api.latest import io
 from ..realcam_core import shaping as core_shaping
 from ..realcam_core.errors import RealCamInputError, require
 from ..realcam_core.hub import hub_offline, hub_url
-from ..realcam_core.model import CameraCondition, classify_checkpoint, infer_config, merge_checkpoints, read_state_dict
+from ..realcam_core.lazy_weights import open_weights, release_pages
+from ..realcam_core.model import CameraCondition, classify_checkpoint, infer_config, merge_checkpoints
+from ..realcam_core.model.loading import POSE_PREFIX, RESAMPLER_PREFIX, UNET_PREFIX
 from ..realcam_core.model.sources import KNOWN_CHECKPOINTS, download_checkpoint
 from ..realcam_core.paths import check_name
 from ..realcam_core.types import Trajectory
@@ -94,8 +96,9 @@ def missing_checkpoint(name: str, what: str) -> str | None:
 
 
 def read_checkpoint(path: str, what: str) -> dict[str, torch.Tensor]:
-    """Tensors of a checkpoint; unreadable / truncated / code-executing files raise naming `what`."""
-    return read_state_dict(path, what)
+    """Tensors of a checkpoint, memory-mapped (no second copy of a 6.5 GB file in RAM); unreadable /
+    truncated / code-executing files raise naming `what`."""
+    return open_weights(path, what)
 
 
 _RES_HINT = re.compile(r"(?<!\d)(256|512)(?!\d)")
@@ -161,7 +164,11 @@ def load_realcam(base_path: str | None, cam_path: str | None, dtype: torch.dtype
     cfg = infer_config(merged, variant=variant, image_size=image_size)
     log.info("RealCam: %s model, %s, image %s, %d frames", cfg.variant, cfg.diffusion.parameterization,
              cfg.image_size, cfg.unet.temporal_length)
-    return rm.build_model_patcher(merged, cfg, dtype=dtype), merged
+    patcher = rm.build_model_patcher(merged, cfg, dtype=dtype)
+    for k, v in merged.items():  # copied into the model: drop their file pages (the rest stays for VAE / CLIP)
+        if k.startswith((UNET_PREFIX, POSE_PREFIX, RESAMPLER_PREFIX)):
+            release_pages(v)
+    return patcher, merged
 
 
 class RealCamCheckpointLoader(io.ComfyNode):
