@@ -44,3 +44,25 @@ def import_pack_module(name: str):
             mod.__path__ = [str(path)]
             sys.modules[pkg] = mod
     return importlib.import_module(f"realcam_pack.{name}")
+
+
+def tiny_fixture_model(fixture: Path):
+    """(config json, io tensors, (H, W), RealCamConfig, ModelPatcher) of an upstream tiny fixture folder, built the
+    way the checkpoint loader builds a MODEL (call after `boot_comfy`)."""
+    import json
+
+    from safetensors.torch import load_file
+
+    rm = import_pack_module("nodes.realcam_model")
+    conf = import_pack_module("realcam_core.conformance")
+    model_pkg = import_pack_module("realcam_core.model")
+    cfg_json = json.loads((fixture / "config.json").read_text())
+    sd = load_file(str(fixture / "model.safetensors"))
+    io = load_file(str(fixture / "io.safetensors"))
+    params, _, diff, factors, _ = conf._fixture_settings(cfg_json)
+    rp = (params.get("image_proj_stage_config") or {}).get("params", {})
+    pp = (params.get("pose_encoder_config") or {}).get("params", {})
+    hw = tuple(cfg_json["derived"]["image_size_pixels_HW"])
+    cfg = model_pkg.infer_config(sd, diffusion=diff, epipolar_mask_factors=factors, resampler_heads=rp.get("heads"),
+                                 pose_heads=pp.get("temporal_attention_nhead"), image_size=hw)
+    return cfg_json, io, hw, cfg, rm.build_model_patcher(sd, cfg)

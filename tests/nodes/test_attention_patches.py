@@ -10,7 +10,6 @@ not reach the UNet, PAG would add exactly nothing.
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -24,7 +23,7 @@ HERE = Path(__file__).resolve()
 REPO = HERE.parents[2]
 FIXTURE = REPO / "tests" / "fixtures" / "tiny_realcam"
 sys.path.insert(0, str(REPO / "tests"))
-from inprocess_comfy import boot_comfy, import_pack_module  # noqa: E402
+from inprocess_comfy import boot_comfy, import_pack_module, tiny_fixture_model  # noqa: E402
 
 
 def host(out_path: str) -> None:
@@ -33,22 +32,11 @@ def host(out_path: str) -> None:
     import comfy.k_diffusion.sampling as kds
     import comfy.samplers
     from comfy_extras.nodes_pag import PerturbedAttentionGuidance
-    from safetensors.torch import load_file
 
     rm = import_pack_module("nodes.realcam_model")
-    conf = import_pack_module("realcam_core.conformance")
     model_pkg = import_pack_module("realcam_core.model")
 
-    cfg_json = json.loads((FIXTURE / "config.json").read_text())
-    sd = load_file(str(FIXTURE / "model.safetensors"))
-    io = load_file(str(FIXTURE / "io.safetensors"))
-    params, _, diff, factors, _ = conf._fixture_settings(cfg_json)
-    rp = (params.get("image_proj_stage_config") or {}).get("params", {})
-    pp = (params.get("pose_encoder_config") or {}).get("params", {})
-    hw = tuple(cfg_json["derived"]["image_size_pixels_HW"])
-    cfg = model_pkg.infer_config(sd, diffusion=diff, epipolar_mask_factors=factors, resampler_heads=rp.get("heads"),
-                                 pose_heads=pp.get("temporal_attention_nhead"), image_size=hw)
-    patcher = rm.build_model_patcher(sd, cfg)
+    cfg_json, io, hw, cfg, patcher = tiny_fixture_model(FIXTURE)
     frames = int(io["in.ddim_x_T"].shape[2])
     cam = model_pkg.CameraCondition(io["in.camera_c2w_rel"][:1], io["in.camera_K"][:1], hw, 0)
     scale = patcher.model.latent_format.scale_factor
