@@ -272,3 +272,22 @@ def test_js_matches_python(tmp_path: Path) -> None:
     )
     assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-3000:]
     assert "ℹ skipped 0" in proc.stdout and "ℹ fail 0" in proc.stdout, proc.stdout[-3000:]
+
+
+@pytest.mark.skipif(NODE is None, reason="node is not installed")
+def test_editor_frame_choices_match_python() -> None:
+    """The editor's frames menu offers exactly the nodes' frame_count choices (realcam_core.wan.FRAME_CHOICES)."""
+    from realcam_core.wan import FRAME_CHOICES, check_length
+
+    script = ("import * as M from " + json.dumps((REPO / "web" / "js" / "realcam_math.js").as_uri()) + ";"
+              "console.log(JSON.stringify({choices: M.FRAME_CHOICES,"
+              " picked: [16, 17, 81, 121, 80].map(M.frameChoiceFor)}));")
+    proc = subprocess.run([NODE, "--input-type=module", "-e", script],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    js = json.loads(proc.stdout)
+    assert [tuple(c) for c in js["choices"]] == list(FRAME_CHOICES.items())
+    assert js["picked"] == ["DynamiCrafter 16 frames", "custom", "Wan 81 frames", "Wan 121 frames", "custom"]
+    for name, n in FRAME_CHOICES.items():
+        if name.startswith("Wan"):
+            check_length(n, name)  # every Wan choice is 4k+1

@@ -18,6 +18,21 @@ export const MAX_FPS = 240;
 export const MAX_ABS_POSITION = 1e4;
 export const INTERPOLATIONS = ["linear_se3", "geodesic", "smooth", "upstream_matrix_lerp"];
 export const EASINGS = ["linear", "ease_in", "ease_out", "ease_in_out", "smootherstep"];
+// Frame-count choices of the editor's frames menu: realcam_core/wan.py FRAME_CHOICES, in the same order
+// (tests/core/test_editor_parity.py keeps them equal). Wan's 4x temporal VAE takes 4k+1 frames.
+export const FRAME_CHOICES = [
+  ["custom", null],
+  ["DynamiCrafter 16 frames", 16],
+  ["Wan 33 frames", 33],
+  ["Wan 49 frames", 49],
+  ["Wan 81 frames", 81],
+  ["Wan 121 frames", 121],
+];
+
+/** The FRAME_CHOICES name whose frame count is n, or "custom". */
+export function frameChoiceFor(n) {
+  return FRAME_CHOICES.find(([, count]) => count === n)?.[0] ?? "custom";
+}
 const ROOT = "editor_state";
 const TOP_KEYS = ["closed", "ease_per_segment", "easing", "fov_deg", "fps", "interpolation", "keyframes", "num_frames",
   "source", "version", "view"];

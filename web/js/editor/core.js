@@ -76,6 +76,8 @@ export class TrajectoryEditor {
     this.easingSelect = el("select", { title: "Easing (time warp)" }, M.EASINGS.map((n) => el("option", { value: n, textContent: n })));
     this.perSegment = el("input", { type: "checkbox", title: "Ease inside every segment (the camera rests at each keyframe)" });
     this.framesInput = numberInput("Number of frames (1..1024)", 1, 50);
+    this.framesChoice = el("select", { title: "Frame count for the video model (Wan takes 4k+1 frames); " +
+      "keyframe times stretch to the new length" }, M.FRAME_CHOICES.map(([n]) => el("option", { value: n, textContent: n })));
     this.fpsInput = numberInput("Playback frames per second", 1, 42);
     this.closedBox = el("input", { type: "checkbox", title: "Loop: the last frame returns to the first keyframe" });
     this.fovInput = numberInput("Horizontal field of view in degrees (blank = the scene's intrinsics)", 1, 44);
@@ -83,7 +85,7 @@ export class TrajectoryEditor {
       this.presetSelect, this.presetAmp, this.presetApply, el("span", { class: "rc-sep" }),
       this.interpSelect, this.easingSelect, el("label", { title: this.perSegment.title }, [this.perSegment, "per seg"]),
       el("span", { class: "rc-sep" }),
-      el("label", {}, ["frames", this.framesInput]), el("label", {}, ["fps", this.fpsInput]),
+      el("label", {}, ["frames", this.framesInput, this.framesChoice]), el("label", {}, ["fps", this.fpsInput]),
       el("label", { title: this.closedBox.title }, [this.closedBox, "loop"]), el("label", {}, ["fov°", this.fovInput]),
     ]);
 
@@ -173,6 +175,11 @@ export class TrajectoryEditor {
     this.perSegment.addEventListener("change", () => this.edit((s) => { s.ease_per_segment = this.perSegment.checked; }));
     this.closedBox.addEventListener("change", () => this.edit((s) => { s.closed = this.closedBox.checked; }));
     this.framesInput.addEventListener("change", () => this.setNumFrames(Number(this.framesInput.value)));
+    this.framesChoice.addEventListener("change", () => {
+      const n = M.FRAME_CHOICES.find(([name]) => name === this.framesChoice.value)?.[1];
+      if (n) this.setNumFrames(n);
+      else this.framesInput.focus(); // "custom": type the count
+    });
     this.fpsInput.addEventListener("change", () => this.edit((s) => { s.fps = Number(this.fpsInput.value); }));
     this.fovInput.addEventListener("change", () => this.edit((s) => {
       s.fov_deg = this.fovInput.value === "" ? null : Number(this.fovInput.value);
@@ -269,6 +276,7 @@ export class TrajectoryEditor {
     this.perSegment.checked = s.ease_per_segment;
     this.closedBox.checked = s.closed;
     set(this.framesInput, String(s.num_frames));
+    this.framesChoice.value = M.frameChoiceFor(s.num_frames); // always: a refused choice must not stay shown
     set(this.fpsInput, String(s.fps));
     set(this.fovInput, s.fov_deg === null ? "" : String(s.fov_deg));
     this.moveBtn.classList.toggle("rc-on", this.mode === "move");
