@@ -560,8 +560,6 @@ class _GapFill:
             "gap_lo": (hw, torch.int64),
             "gap_hi": (hw, torch.int64),
             "gap_lim": (hw, torch.float32),
-            "gap_d": (hw, torch.int32),
-            "gap_e": (hw, torch.int32),
             "gap_ok": (hw, torch.bool),
             "gap_ok2": (hw, torch.bool),
         }
@@ -582,16 +580,13 @@ class _GapFill:
         words = t.view(torch.int32).view(*t.shape[:-1], t.shape[-1], 2)
         return words[..., 1 if high == _LITTLE_ENDIAN else 0]
 
-    def _joined(self, lo: torch.Tensor, hi: torch.Tensor, ok: torch.Tensor) -> None:
-        """ok &= the points of keys lo and hi are source-grid neighbours (index = row * W + column)."""
+    def _joined(self, lo: torch.Tensor, hi: torch.Tensor) -> torch.Tensor:
+        """Whether the points of keys lo and hi (1-D, a few) are source-grid neighbours (index = row * W +
+        column): only the pixels that pass the depth test are checked, so the remainder stays cheap."""
         gw, g = self.grid_width, self.GRID_STEP
-        m = lo.shape[0]
-        d, e, ok2 = self.ws["gap_d"][:m], self.ws["gap_e"][:m], self.ws["gap_ok2"][:m]
-        torch.sub(self._word(hi, False), self._word(lo, False), out=d)  # = dr * W + dc
+        d = (hi & 0xFFFFFFFF) - (lo & 0xFFFFFFFF)  # = dr * W + dc (the low word is the point index)
         # |dc| <= g  <=>  (d + g) mod W <= 2g (for g < W / 2); then |dr| <= g  <=>  |d| <= g * W + g
-        torch.remainder(torch.add(d, g, out=e), gw, out=e)
-        ok &= torch.le(e, 2 * g, out=ok2)
-        ok &= torch.le(d.abs_(), g * gw + g, out=ok2)
+        return torch.remainder(d + g, gw).le(2 * g) & d.abs_().le(g * gw + g)
 
     def _nearest(self, pos: torch.Tensor, axis: int, other: int, band: int, fn: Callable) -> torch.Tensor:
         """Window reduction (max: nearest before, min: nearest after) of REACH cells along axis, by
@@ -606,9 +601,14 @@ class _GapFill:
             src, n, span, k = dst, n - span, span * 2, 1 - k
         return src
 
-    def _fill(self, before: torch.Tensor, after: torch.Tensor, centre: torch.Tensor, lo: torch.Tensor,
+    def _fill(self, before: torch.Tensor, after: torch.Tensor, pad: torch.Tensor, lo: torch.Tensor,
               hi: torch.Tensor, lim: torch.Tensor, ok: torch.Tensor, ok2: torch.Tensor) -> None:
-        """centre = the nearer of before/after where they are one surface and centre is empty or behind."""
+        """centre = the nearer of before/after where they are one surface and centre is empty or behind.
+
+        The depth tests run on the whole image; the few pixels that pass them are then checked and
+        written one by one (index lists), so the grid test and the write cost nothing where nothing fills."""
+        m, h, w, r = lo.shape[0], self.h, self.w, self.REACH
+        centre = pad[:, r : r + h, r : r + w]
         torch.minimum(before, after, out=lo)
         torch.maximum(before, after, out=hi)
         lo_d, hi_d = self._word(lo, True).view(torch.float32), self._word(hi, True).view(torch.float32)
@@ -616,9 +616,17 @@ class _GapFill:
         torch.gt(self._word(centre, True).view(torch.float32), lim, out=ok)  # q empty or behind both
         torch.mul(lo_d, 1.0 + self.TOL, out=lim)
         ok &= torch.le(hi_d, lim, out=ok2)  # both sides on one surface
+        sel = ok.view(-1).nonzero().view(-1)  # (m, h, w) flat indices
+        if sel.numel() == 0:
+            return
+        lo_s = lo.view(-1).index_select(0, sel)
         if self.grid_width is not None:
-            self._joined(lo, hi, ok)
-        torch.where(ok, lo, centre, out=centre)
+            keep = self._joined(lo_s, hi.view(-1).index_select(0, sel))
+            sel, lo_s = sel[keep], lo_s[keep]
+        f, q = sel.div(h * w, rounding_mode="floor"), sel.remainder(h * w)
+        i, j = q.div(w, rounding_mode="floor"), q.remainder(w)
+        hp, wp = pad.shape[1], pad.shape[2]
+        pad.view(-1).index_copy_(0, (f * hp + i + r) * wp + j + r, lo_s)
 
     def __call__(self, win: torch.Tensor) -> None:
         m, h, w, r = win.shape[0], self.h, self.w, self.REACH
@@ -652,7 +660,7 @@ class _GapFill:
                     # farther one leaks through its gaps
                     win_min = self._nearest(pad, axis, other, band, torch.minimum)
                     before, after = win_min.narrow(axis, 0, size), win_min.narrow(axis, r + 1, size)
-                self._fill(before, after, centre, lo, hi, lim, ok, ok2)
+                self._fill(before, after, pad, lo, hi, lim, ok, ok2)
         win.copy_(centre)
 
 
