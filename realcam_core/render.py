@@ -548,14 +548,17 @@ class _GapFill:
     def buffers(m: int, height: int, width: int) -> dict[str, tuple[tuple[int, ...], torch.dtype]]:
         r = _GapFill.REACH
         hw, padded = (m, height, width), (m, height + 2 * r, width + 2 * r)
+        pos = _GapFill.pos_dtype(m, height, width)
         return {
             "gap_pad": (padded, torch.int64),
-            "gap_pos": (padded, torch.int64),
+            "gap_pos": (padded, pos),
             "gap_win": (padded, torch.int64),
             "gap_win2": (padded, torch.int64),
+            "gap_pwin": (padded, pos),
+            "gap_pwin2": (padded, pos),
             "gap_cov": (padded, torch.bool),
             "gap_a": (hw, torch.int64),
-            "gap_at": (hw, torch.int64),
+            "gap_at": (hw, pos),
             "gap_b": (hw, torch.int64),
             "gap_lo": (hw, torch.int64),
             "gap_hi": (hw, torch.int64),
@@ -564,6 +567,12 @@ class _GapFill:
             "gap_ok2": (hw, torch.bool),
         }
 
+    @staticmethod
+    def pos_dtype(m: int, height: int, width: int) -> torch.dtype:
+        """Cell positions in int32 where they fit: the nearest-cell windows then move half the bytes."""
+        r = _GapFill.REACH
+        return torch.int32 if m * (height + 2 * r) * (width + 2 * r) < 2**31 else torch.int64
+
     def __init__(self, ws: dict[str, torch.Tensor], height: int, width: int, idx_bits: int,
                  grid_width: int | None):
         self.ws, self.h, self.w, self.grid_width = ws, height, width, grid_width
@@ -571,8 +580,9 @@ class _GapFill:
         pad = self.ws["gap_pad"]
         pad.fill_(_FLT_MAX_BITS << 32)  # the border stays empty for good
         m, hp, wp = pad.shape
-        self.flat = torch.arange(m * hp * wp, device=pad.device, dtype=torch.int64).view(m, hp, wp)
-        self.last_t = torch.tensor(m * hp * wp - 1, device=pad.device)  # a border cell: always empty
+        pos = self.ws["gap_pos"].dtype
+        self.flat = torch.arange(m * hp * wp, device=pad.device, dtype=pos).view(m, hp, wp)
+        self.last_t = torch.tensor(m * hp * wp - 1, device=pad.device, dtype=pos)  # a border cell: always empty
 
     @staticmethod
     def _word(t: torch.Tensor, high: bool) -> torch.Tensor:
@@ -588,11 +598,12 @@ class _GapFill:
         # |dc| <= g  <=>  (d + g) mod W <= 2g (for g < W / 2); then |dr| <= g  <=>  |d| <= g * W + g
         return torch.remainder(d + g, gw).le(2 * g) & d.abs_().le(g * gw + g)
 
-    def _nearest(self, pos: torch.Tensor, axis: int, other: int, band: int, fn: Callable) -> torch.Tensor:
+    def _nearest(self, pos: torch.Tensor, axis: int, other: int, band: int, fn: Callable,
+                 bufs: tuple[str, str] = ("gap_win", "gap_win2")) -> torch.Tensor:
         """Window reduction (max: nearest before, min: nearest after) of REACH cells along axis, by
         doubling; ping-pong between two buffers, so an op never reads what it writes."""
         m = pos.shape[0]
-        bufs = (self.ws["gap_win"][:m], self.ws["gap_win2"][:m])
+        bufs = (self.ws[bufs[0]][:m], self.ws[bufs[1]][:m])
         src = pos.narrow(other, self.REACH, band)
         n, span, k = src.shape[axis], 1, 0
         while span < self.REACH:
@@ -637,7 +648,7 @@ class _GapFill:
         a, b = self.ws["gap_a"][:m], self.ws["gap_b"][:m]
         lo, hi, lim = self.ws["gap_lo"][:m], self.ws["gap_hi"][:m], self.ws["gap_lim"][:m]
         ok, ok2 = self.ws["gap_ok"][:m], self.ws["gap_ok2"][:m]
-        keys = pad.view(-1)
+        keys, pwin = pad.view(-1), ("gap_pwin", "gap_pwin2")
         for axis in (2, 1):  # along rows, then along columns
             other, band, size = (1, h, w) if axis == 2 else (2, w, h)
             for nearest_first in (False, True):
@@ -646,12 +657,12 @@ class _GapFill:
                     # index of a covered cell; uncovered cells point at an always-empty border cell)
                     torch.lt(pad, _FLT_MAX_BITS << 32, out=cov)
                     torch.mul(flat, cov, out=pos)
-                    before = self._nearest(pos, axis, other, band, torch.maximum).narrow(axis, 0, size)
+                    before = self._nearest(pos, axis, other, band, torch.maximum, pwin).narrow(axis, 0, size)
                     at = self.ws["gap_at"][:m]
                     at.copy_(before)  # contiguous, in the workspace: reshape would allocate every frame
                     torch.index_select(keys, 0, at.view(-1), out=a.view(-1))
                     torch.where(cov, flat, self.last_t, out=pos)
-                    after = self._nearest(pos, axis, other, band, torch.minimum).narrow(axis, r + 1, size)
+                    after = self._nearest(pos, axis, other, band, torch.minimum, pwin).narrow(axis, r + 1, size)
                     at.copy_(after)
                     torch.index_select(keys, 0, at.view(-1), out=b.view(-1))
                     before, after = a, b
