@@ -548,20 +548,21 @@ class _GapFill:
     def buffers(m: int, height: int, width: int) -> dict[str, tuple[tuple[int, ...], torch.dtype]]:
         r = _GapFill.REACH
         hw, padded = (m, height, width), (m, height + 2 * r, width + 2 * r)
-        pos = _GapFill.pos_dtype(m, height, width)
+        pos, i32 = _GapFill.pos_dtype(m, height, width), torch.int32
         return {
             "gap_pad": (padded, torch.int64),
             "gap_pos": (padded, pos),
-            "gap_win": (padded, torch.int64),
-            "gap_win2": (padded, torch.int64),
             "gap_pwin": (padded, pos),
             "gap_pwin2": (padded, pos),
+            "gap_dwin": (padded, i32),
+            "gap_dwin2": (padded, i32),
             "gap_cov": (padded, torch.bool),
-            "gap_a": (hw, torch.int64),
             "gap_at": (hw, pos),
-            "gap_b": (hw, torch.int64),
-            "gap_lo": (hw, torch.int64),
-            "gap_hi": (hw, torch.int64),
+            "gap_at2": (hw, pos),
+            "gap_a": (hw, i32),
+            "gap_b": (hw, i32),
+            "gap_lo": (hw, i32),
+            "gap_hi": (hw, i32),
             "gap_lim": (hw, torch.float32),
             "gap_ok": (hw, torch.bool),
             "gap_ok2": (hw, torch.bool),
@@ -599,7 +600,7 @@ class _GapFill:
         return torch.remainder(d + g, gw).le(2 * g) & d.abs_().le(g * gw + g)
 
     def _nearest(self, pos: torch.Tensor, axis: int, other: int, band: int, fn: Callable,
-                 bufs: tuple[str, str] = ("gap_win", "gap_win2")) -> torch.Tensor:
+                 bufs: tuple[str, str]) -> torch.Tensor:
         """Window reduction (max: nearest before, min: nearest after) of REACH cells along axis, by
         doubling; ping-pong between two buffers, so an op never reads what it writes."""
         m = pos.shape[0]
@@ -612,30 +613,32 @@ class _GapFill:
             src, n, span, k = dst, n - span, span * 2, 1 - k
         return src
 
-    def _fill(self, before: torch.Tensor, after: torch.Tensor, pad: torch.Tensor, lo: torch.Tensor,
-              hi: torch.Tensor, lim: torch.Tensor, ok: torch.Tensor, ok2: torch.Tensor) -> None:
-        """centre = the nearer of before/after where they are one surface and centre is empty or behind.
+    def _fill(self, bd: torch.Tensor, ad: torch.Tensor, pad: torch.Tensor,
+              keys_at: Callable[[torch.Tensor, torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]) -> None:
+        """centre = the nearer of the keys before/after q where they are one surface and centre is empty or behind.
 
-        The depth tests run on the whole image; the few pixels that pass them are then checked and
-        written one by one (index lists), so the grid test and the write cost nothing where nothing fills."""
-        m, h, w, r = lo.shape[0], self.h, self.w, self.REACH
-        centre = pad[:, r : r + h, r : r + w]
-        torch.minimum(before, after, out=lo)
-        torch.maximum(before, after, out=hi)
-        lo_d, hi_d = self._word(lo, True).view(torch.float32), self._word(hi, True).view(torch.float32)
+        bd, ad: the depth words (int32 bits) of the keys before and after each pixel; keys_at(f, i, j)
+        gives the keys themselves at a few pixels. The depth tests run on the whole image in int32 /
+        float32; the pixels that pass them (few) are then checked in full and written by index lists."""
+        m, h, w, r = bd.shape[0], self.h, self.w, self.REACH
+        lo, hi, lim = self.ws["gap_lo"][:m], self.ws["gap_hi"][:m], self.ws["gap_lim"][:m]
+        ok, ok2 = self.ws["gap_ok"][:m], self.ws["gap_ok2"][:m]
+        torch.minimum(bd, ad, out=lo)  # positive float bits order like the floats
+        torch.maximum(bd, ad, out=hi)
+        lo_d, hi_d = lo.view(torch.float32), hi.view(torch.float32)
         torch.mul(hi_d, 1.0 + self.TOL, out=lim)  # inf where a side is empty
-        torch.gt(self._word(centre, True).view(torch.float32), lim, out=ok)  # q empty or behind both
+        centre_d = self._word(pad, True).view(torch.float32)[:, r : r + h, r : r + w]
+        torch.gt(centre_d, lim, out=ok)  # q empty or behind both
         torch.mul(lo_d, 1.0 + self.TOL, out=lim)
         ok &= torch.le(hi_d, lim, out=ok2)  # both sides on one surface
-        sel = ok.view(-1).nonzero().view(-1)  # (m, h, w) flat indices
-        if sel.numel() == 0:
+        f, i, j = ok.nonzero().unbind(1)
+        if f.numel() == 0:
             return
-        lo_s = lo.view(-1).index_select(0, sel)
+        kb, ka = keys_at(f, i, j)
+        lo_s = torch.minimum(kb, ka)
         if self.grid_width is not None:
-            keep = self._joined(lo_s, hi.view(-1).index_select(0, sel))
-            sel, lo_s = sel[keep], lo_s[keep]
-        f, q = sel.div(h * w, rounding_mode="floor"), sel.remainder(h * w)
-        i, j = q.div(w, rounding_mode="floor"), q.remainder(w)
+            keep = self._joined(lo_s, torch.maximum(kb, ka))
+            f, i, j, lo_s = f[keep], i[keep], j[keep], lo_s[keep]
         hp, wp = pad.shape[1], pad.shape[2]
         pad.view(-1).index_copy_(0, (f * hp + i + r) * wp + j + r, lo_s)
 
@@ -646,32 +649,38 @@ class _GapFill:
         centre = pad[:, r : r + h, r : r + w]
         torch.bitwise_and(win, self.clear, out=centre)
         a, b = self.ws["gap_a"][:m], self.ws["gap_b"][:m]
-        lo, hi, lim = self.ws["gap_lo"][:m], self.ws["gap_hi"][:m], self.ws["gap_lim"][:m]
-        ok, ok2 = self.ws["gap_ok"][:m], self.ws["gap_ok2"][:m]
-        keys, pwin = pad.view(-1), ("gap_pwin", "gap_pwin2")
+        at_b, at_a = self.ws["gap_at"][:m], self.ws["gap_at2"][:m]
+        keys, depth_words = pad.view(-1), self._word(pad, True)
+        depth_flat = keys.view(torch.int32)[1 if _LITTLE_ENDIAN else 0 :: 2]  # a view: it sees every fill
         for axis in (2, 1):  # along rows, then along columns
             other, band, size = (1, h, w) if axis == 2 else (2, w, h)
-            for nearest_first in (False, True):
-                if nearest_first:
-                    # the nearest covered cells before / after q within REACH (largest / smallest flat
-                    # index of a covered cell; uncovered cells point at an always-empty border cell)
-                    torch.lt(pad, _FLT_MAX_BITS << 32, out=cov)
-                    torch.mul(flat, cov, out=pos)
-                    before = self._nearest(pos, axis, other, band, torch.maximum, pwin).narrow(axis, 0, size)
-                    at = self.ws["gap_at"][:m]
-                    at.copy_(before)  # contiguous, in the workspace: reshape would allocate every frame
-                    torch.index_select(keys, 0, at.view(-1), out=a.view(-1))
-                    torch.where(cov, flat, self.last_t, out=pos)
-                    after = self._nearest(pos, axis, other, band, torch.minimum, pwin).narrow(axis, r + 1, size)
-                    at.copy_(after)
-                    torch.index_select(keys, 0, at.view(-1), out=b.view(-1))
-                    before, after = a, b
-                else:
-                    # the nearest in depth within REACH on each side: finds a near surface even where a
-                    # farther one leaks through its gaps
-                    win_min = self._nearest(pad, axis, other, band, torch.minimum)
-                    before, after = win_min.narrow(axis, 0, size), win_min.narrow(axis, r + 1, size)
-                self._fill(before, after, pad, lo, hi, lim, ok, ok2)
+            # the nearest in depth within REACH on each side: finds a near surface even where a farther
+            # one leaks through its gaps. Depth words only here; exact keys (index ties) for the few
+            # pixels that pass the depth tests, from the REACH cells either side.
+            win_min = self._nearest(depth_words, axis, other, band, torch.minimum, ("gap_dwin", "gap_dwin2"))
+            windows = pad.unfold(axis, r, 1)  # [..., x, :] = the REACH cells from x along axis
+
+            def window_keys(f: torch.Tensor, i: torch.Tensor, j: torch.Tensor, axis: int = axis,
+                            windows: torch.Tensor = windows) -> tuple[torch.Tensor, torch.Tensor]:
+                if axis == 2:
+                    return windows[f, i + r, j].amin(1), windows[f, i + r, j + r + 1].amin(1)
+                return windows[f, i, j + r].amin(1), windows[f, i + r + 1, j + r].amin(1)
+
+            self._fill(win_min.narrow(axis, 0, size), win_min.narrow(axis, r + 1, size), pad, window_keys)
+            # the nearest covered cells before / after q within REACH (largest / smallest flat index of a
+            # covered cell; uncovered cells point at an always-empty border cell)
+            torch.lt(pad, _FLT_MAX_BITS << 32, out=cov)
+            torch.mul(flat, cov, out=pos)
+            at_b.copy_(self._nearest(pos, axis, other, band, torch.maximum, ("gap_pwin", "gap_pwin2")).narrow(axis, 0, size))
+            torch.where(cov, flat, self.last_t, out=pos)
+            at_a.copy_(self._nearest(pos, axis, other, band, torch.minimum, ("gap_pwin", "gap_pwin2")).narrow(axis, r + 1, size))
+            torch.index_select(depth_flat, 0, at_b.view(-1), out=a.view(-1))
+            torch.index_select(depth_flat, 0, at_a.view(-1), out=b.view(-1))
+
+            def nearest_keys(f: torch.Tensor, i: torch.Tensor, j: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+                return keys[at_b[f, i, j].long()], keys[at_a[f, i, j].long()]
+
+            self._fill(a, b, pad, nearest_keys)
         win.copy_(centre)
 
 

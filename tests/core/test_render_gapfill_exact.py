@@ -8,7 +8,6 @@ room along presets that leave holes, leaks and disocclusions, magnified and not,
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from collections.abc import Callable
 from pathlib import Path
