@@ -548,19 +548,11 @@ class _GapFill:
     def buffers(m: int, height: int, width: int) -> dict[str, tuple[tuple[int, ...], torch.dtype]]:
         r = _GapFill.REACH
         hw, padded = (m, height, width), (m, height + 2 * r, width + 2 * r)
-        pos, i32 = _GapFill.pos_dtype(m, height, width), torch.int32
+        i32 = torch.int32
         return {
             "gap_pad": (padded, torch.int64),
-            "gap_pos": (padded, pos),
-            "gap_pwin": (padded, pos),
-            "gap_pwin2": (padded, pos),
             "gap_dwin": (padded, i32),
             "gap_dwin2": (padded, i32),
-            "gap_cov": (padded, torch.bool),
-            "gap_at": (hw, pos),
-            "gap_at2": (hw, pos),
-            "gap_a": (hw, i32),
-            "gap_b": (hw, i32),
             "gap_lo": (hw, i32),
             "gap_hi": (hw, i32),
             "gap_lim": (hw, torch.float32),
@@ -568,22 +560,12 @@ class _GapFill:
             "gap_ok2": (hw, torch.bool),
         }
 
-    @staticmethod
-    def pos_dtype(m: int, height: int, width: int) -> torch.dtype:
-        """Cell positions in int32 where they fit: the nearest-cell windows then move half the bytes."""
-        r = _GapFill.REACH
-        return torch.int32 if m * (height + 2 * r) * (width + 2 * r) < 2**31 else torch.int64
-
     def __init__(self, ws: dict[str, torch.Tensor], height: int, width: int, idx_bits: int,
                  grid_width: int | None):
         self.ws, self.h, self.w, self.grid_width = ws, height, width, grid_width
         self.clear = ~(((1 << 32) - 1) ^ ((1 << idx_bits) - 1))  # keep the depth word and the index
         pad = self.ws["gap_pad"]
         pad.fill_(_FLT_MAX_BITS << 32)  # the border stays empty for good
-        m, hp, wp = pad.shape
-        pos = self.ws["gap_pos"].dtype
-        self.flat = torch.arange(m * hp * wp, device=pad.device, dtype=pos).view(m, hp, wp)
-        self.last_t = torch.tensor(m * hp * wp - 1, device=pad.device, dtype=pos)  # a border cell: always empty
 
     @staticmethod
     def _word(t: torch.Tensor, high: bool) -> torch.Tensor:
@@ -613,74 +595,83 @@ class _GapFill:
             src, n, span, k = dst, n - span, span * 2, 1 - k
         return src
 
-    def _fill(self, bd: torch.Tensor, ad: torch.Tensor, pad: torch.Tensor,
-              keys_at: Callable[[torch.Tensor, torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]) -> None:
-        """centre = the nearer of the keys before/after q where they are one surface and centre is empty or behind.
-
-        bd, ad: the depth words (int32 bits) of the keys before and after each pixel; keys_at(f, i, j)
-        gives the keys themselves at a few pixels. The depth tests run on the whole image in int32 /
-        float32; the pixels that pass them (few) are then checked in full and written by index lists."""
+    def _candidates(self, bd: torch.Tensor, ad: torch.Tensor, pad: torch.Tensor, both: bool) -> torch.Tensor:
+        """(k, 3) frame, row, column of the pixels whose depth is above (1 + TOL) x max(bd, ad) (bd, ad:
+        int32 depth bits, of the keys before / after each pixel or lower bounds of them) and, with
+        `both`, where also max <= (1 + TOL) x min: the whole-image part of the fill, in int32 / float32."""
         m, h, w, r = bd.shape[0], self.h, self.w, self.REACH
         lo, hi, lim = self.ws["gap_lo"][:m], self.ws["gap_hi"][:m], self.ws["gap_lim"][:m]
         ok, ok2 = self.ws["gap_ok"][:m], self.ws["gap_ok2"][:m]
-        torch.minimum(bd, ad, out=lo)  # positive float bits order like the floats
-        torch.maximum(bd, ad, out=hi)
-        lo_d, hi_d = lo.view(torch.float32), hi.view(torch.float32)
+        torch.maximum(bd, ad, out=hi)  # positive float bits order like the floats
+        hi_d = hi.view(torch.float32)
         torch.mul(hi_d, 1.0 + self.TOL, out=lim)  # inf where a side is empty
         centre_d = self._word(pad, True).view(torch.float32)[:, r : r + h, r : r + w]
         torch.gt(centre_d, lim, out=ok)  # q empty or behind both
-        torch.mul(lo_d, 1.0 + self.TOL, out=lim)
-        ok &= torch.le(hi_d, lim, out=ok2)  # both sides on one surface
-        f, i, j = ok.nonzero().unbind(1)
-        if f.numel() == 0:
-            return
-        kb, ka = keys_at(f, i, j)
-        lo_s = torch.minimum(kb, ka)
+        if both:
+            torch.minimum(bd, ad, out=lo)
+            torch.mul(lo.view(torch.float32), 1.0 + self.TOL, out=lim)
+            ok &= torch.le(hi_d, lim, out=ok2)  # both sides on one surface
+        return ok.nonzero()
+
+    def _fill(self, at: torch.Tensor, kb: torch.Tensor, ka: torch.Tensor, pad: torch.Tensor) -> None:
+        """At the pixels at (k, 3), pad's centre = the nearer of the keys kb / ka (k,) where they are one
+        surface (depths within TOL, source-grid neighbours) and the pixel is empty or behind both."""
+        r = self.REACH
+        f, i, j = at.unbind(1)
+        q = (f * pad.shape[1] + i + r) * pad.shape[2] + j + r  # flat cell index in pad
+        keys = pad.view(-1)
+        lo, hi = torch.minimum(kb, ka), torch.maximum(kb, ka)
+
+        def depth(k: torch.Tensor) -> torch.Tensor:
+            return (k >> 32).to(torch.int32).view(torch.float32)
+
+        hi_d = depth(hi)
+        ok = depth(keys[q]) > torch.mul(hi_d, 1.0 + self.TOL)  # q empty or behind both
+        ok &= hi_d <= torch.mul(depth(lo), 1.0 + self.TOL)  # both sides on one surface
         if self.grid_width is not None:
-            keep = self._joined(lo_s, torch.maximum(kb, ka))
-            f, i, j, lo_s = f[keep], i[keep], j[keep], lo_s[keep]
-        hp, wp = pad.shape[1], pad.shape[2]
-        pad.view(-1).index_copy_(0, (f * hp + i + r) * wp + j + r, lo_s)
+            ok &= self._joined(lo, hi)
+        keys.index_copy_(0, q[ok], lo[ok])
 
     def __call__(self, win: torch.Tensor) -> None:
         m, h, w, r = win.shape[0], self.h, self.w, self.REACH
-        pad, pos, cov = self.ws["gap_pad"][:m], self.ws["gap_pos"][:m], self.ws["gap_cov"][:m]
-        flat = self.flat[:m]
+        pad = self.ws["gap_pad"][:m]
         centre = pad[:, r : r + h, r : r + w]
         torch.bitwise_and(win, self.clear, out=centre)
-        a, b = self.ws["gap_a"][:m], self.ws["gap_b"][:m]
-        at_b, at_a = self.ws["gap_at"][:m], self.ws["gap_at2"][:m]
-        keys, depth_words = pad.view(-1), self._word(pad, True)
-        depth_flat = keys.view(torch.int32)[1 if _LITTLE_ENDIAN else 0 :: 2]  # a view: it sees every fill
+        depth_words, dwin = self._word(pad, True), ("gap_dwin", "gap_dwin2")
+        empty = torch.tensor([_FLT_MAX_BITS << 32], dtype=torch.int64, device=pad.device)
+        near_first = torch.arange(r, 0, -1, device=pad.device)  # r .. 1: the first covered cell scores most
         for axis in (2, 1):  # along rows, then along columns
             other, band, size = (1, h, w) if axis == 2 else (2, w, h)
-            # the nearest in depth within REACH on each side: finds a near surface even where a farther
-            # one leaks through its gaps. Depth words only here; exact keys (index ties) for the few
-            # pixels that pass the depth tests, from the REACH cells either side.
-            win_min = self._nearest(depth_words, axis, other, band, torch.minimum, ("gap_dwin", "gap_dwin2"))
             windows = pad.unfold(axis, r, 1)  # [..., x, :] = the REACH cells from x along axis
 
-            def window_keys(f: torch.Tensor, i: torch.Tensor, j: torch.Tensor, axis: int = axis,
-                            windows: torch.Tensor = windows) -> tuple[torch.Tensor, torch.Tensor]:
+            def sides(at: torch.Tensor, axis: int = axis, windows: torch.Tensor = windows) -> tuple[torch.Tensor, torch.Tensor]:
+                """The REACH keys before and after each pixel of at (k, 3), (k, REACH) each, in order along axis."""
+                f, i, j = at.unbind(1)
                 if axis == 2:
-                    return windows[f, i + r, j].amin(1), windows[f, i + r, j + r + 1].amin(1)
-                return windows[f, i, j + r].amin(1), windows[f, i + r + 1, j + r].amin(1)
+                    return windows[f, i + r, j], windows[f, i + r, j + r + 1]
+                return windows[f, i, j + r], windows[f, i + r + 1, j + r]
 
-            self._fill(win_min.narrow(axis, 0, size), win_min.narrow(axis, r + 1, size), pad, window_keys)
-            # the nearest covered cells before / after q within REACH (largest / smallest flat index of a
-            # covered cell; uncovered cells point at an always-empty border cell)
-            torch.lt(pad, _FLT_MAX_BITS << 32, out=cov)
-            torch.mul(flat, cov, out=pos)
-            at_b.copy_(self._nearest(pos, axis, other, band, torch.maximum, ("gap_pwin", "gap_pwin2")).narrow(axis, 0, size))
-            torch.where(cov, flat, self.last_t, out=pos)
-            at_a.copy_(self._nearest(pos, axis, other, band, torch.minimum, ("gap_pwin", "gap_pwin2")).narrow(axis, r + 1, size))
-            torch.index_select(depth_flat, 0, at_b.view(-1), out=a.view(-1))
-            torch.index_select(depth_flat, 0, at_a.view(-1), out=b.view(-1))
-
-            def nearest_keys(f: torch.Tensor, i: torch.Tensor, j: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-                return keys[at_b[f, i, j].long()], keys[at_a[f, i, j].long()]
-
-            self._fill(a, b, pad, nearest_keys)
+            # 1. the nearest in depth within REACH on each side: finds a near surface even where a farther
+            # one leaks through its gaps. Whole image on the depth words; exact keys (index ties) only
+            # for the few pixels that pass the depth tests.
+            win_min = self._nearest(depth_words, axis, other, band, torch.minimum, dwin)
+            at = self._candidates(win_min.narrow(axis, 0, size), win_min.narrow(axis, r + 1, size), pad, True)
+            if at.shape[0]:
+                before, after = sides(at)
+                self._fill(at, before.amin(1), after.amin(1), pad)
+            # 2. the nearest covered cells before / after q within REACH. Their depths are at least the
+            # window minima, so only pixels above (1 + TOL) x those minima can fill: found on the whole
+            # image (window minima of the updated depths), then the nearest cells for those alone.
+            win_min = self._nearest(depth_words, axis, other, band, torch.minimum, dwin)
+            at = self._candidates(win_min.narrow(axis, 0, size), win_min.narrow(axis, r + 1, size), pad, False)
+            if at.shape[0]:
+                before, after = sides(at)
+                cov_b, cov_a = before < (_FLT_MAX_BITS << 32), after < (_FLT_MAX_BITS << 32)
+                last = (cov_b * near_first.flip(0)).amax(1, keepdim=True)  # 1 + index of the last covered, 0: none
+                first = (cov_a * near_first).amax(1, keepdim=True)  # r - index of the first covered, 0: none
+                kb = torch.cat([empty.expand(at.shape[0], 1), before], 1).gather(1, last)[:, 0]
+                ka = torch.cat([after, empty.expand(at.shape[0], 1)], 1).gather(1, r - first)[:, 0]
+                self._fill(at, kb, ka, pad)
         win.copy_(centre)
 
 
