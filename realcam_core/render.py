@@ -582,18 +582,19 @@ class _GapFill:
         return torch.remainder(d + g, gw).le(2 * g) & d.abs_().le(g * gw + g)
 
     def _nearest(self, pos: torch.Tensor, axis: int, other: int, band: int, fn: Callable,
-                 bufs: tuple[str, str]) -> torch.Tensor:
+                 bufs: tuple[str, str]) -> tuple[torch.Tensor, torch.Tensor]:
         """Window reduction (max: nearest before, min: nearest after) of REACH cells along axis, by
-        doubling; ping-pong between two buffers, so an op never reads what it writes."""
+        doubling; ping-pong between two buffers, so an op never reads what it writes. -> (window results,
+        the buffer they are in: result x along axis is the window from cell x, at the same index there)."""
         m = pos.shape[0]
         bufs = (self.ws[bufs[0]][:m], self.ws[bufs[1]][:m])
         src = pos.narrow(other, self.REACH, band)
-        n, span, k = src.shape[axis], 1, 0
+        n, span, k, buf = src.shape[axis], 1, 0, pos
         while span < self.REACH:
             dst = bufs[k].narrow(other, self.REACH, band)
             fn(src.narrow(axis, 0, n - span), src.narrow(axis, span, n - span), out=dst.narrow(axis, 0, n - span))
-            src, n, span, k = dst, n - span, span * 2, 1 - k
-        return src
+            src, n, span, k, buf = dst, n - span, span * 2, 1 - k, bufs[k]
+        return src, buf
 
     def _candidates(self, bd: torch.Tensor, ad: torch.Tensor, pad: torch.Tensor, both: bool) -> torch.Tensor:
         """(k, 3) frame, row, column of the pixels whose depth is above (1 + TOL) x max(bd, ad) (bd, ad:
@@ -613,9 +614,10 @@ class _GapFill:
             ok &= torch.le(hi_d, lim, out=ok2)  # both sides on one surface
         return ok.nonzero()
 
-    def _fill(self, at: torch.Tensor, kb: torch.Tensor, ka: torch.Tensor, pad: torch.Tensor) -> None:
+    def _fill(self, at: torch.Tensor, kb: torch.Tensor, ka: torch.Tensor, pad: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """At the pixels at (k, 3), pad's centre = the nearer of the keys kb / ka (k,) where they are one
-        surface (depths within TOL, source-grid neighbours) and the pixel is empty or behind both."""
+        surface (depths within TOL, source-grid neighbours) and the pixel is empty or behind both.
+        -> the filled pixels (n, 3) and their new depth words (n,) int32."""
         r = self.REACH
         f, i, j = at.unbind(1)
         q = (f * pad.shape[1] + i + r) * pad.shape[2] + j + r  # flat cell index in pad
@@ -630,7 +632,24 @@ class _GapFill:
         ok &= hi_d <= torch.mul(depth(lo), 1.0 + self.TOL)  # both sides on one surface
         if self.grid_width is not None:
             ok &= self._joined(lo, hi)
-        keys.index_copy_(0, q[ok], lo[ok])
+        lo = lo[ok]
+        keys.index_copy_(0, q[ok], lo)
+        return at[ok], (lo >> 32).to(torch.int32)
+
+    def _lower_windows(self, buf: torch.Tensor, axis: int, at: torch.Tensor, d: torch.Tensor) -> None:
+        """Window minima (in buf, from `_nearest`) after pixels at (n, 3) were filled with depth words d:
+        each window that holds one takes min(itself, d). Exact, since a fill only lowers a depth."""
+        r, n = self.REACH, at.shape[0]
+        if n == 0:
+            return
+        f, i, j = at.unbind(1)
+        hp, wp = buf.shape[1], buf.shape[2]
+        o = torch.arange(r, device=buf.device)  # the windows from cell P - o hold cell P
+        if axis == 2:
+            idx = ((f * hp + i + r) * wp + j + r)[:, None] - o
+        else:
+            idx = ((f * hp + i + r)[:, None] - o) * wp + (j + r)[:, None]
+        buf.view(-1).scatter_reduce_(0, idx.view(-1), d[:, None].expand(n, r).reshape(-1), "amin")
 
     def __call__(self, win: torch.Tensor) -> None:
         m, h, w, r = win.shape[0], self.h, self.w, self.REACH
@@ -654,15 +673,14 @@ class _GapFill:
             # 1. the nearest in depth within REACH on each side: finds a near surface even where a farther
             # one leaks through its gaps. Whole image on the depth words; exact keys (index ties) only
             # for the few pixels that pass the depth tests.
-            win_min = self._nearest(depth_words, axis, other, band, torch.minimum, dwin)
+            win_min, buf = self._nearest(depth_words, axis, other, band, torch.minimum, dwin)
             at = self._candidates(win_min.narrow(axis, 0, size), win_min.narrow(axis, r + 1, size), pad, True)
             if at.shape[0]:
                 before, after = sides(at)
-                self._fill(at, before.amin(1), after.amin(1), pad)
+                self._lower_windows(buf, axis, *self._fill(at, before.amin(1), after.amin(1), pad))
             # 2. the nearest covered cells before / after q within REACH. Their depths are at least the
             # window minima, so only pixels above (1 + TOL) x those minima can fill: found on the whole
-            # image (window minima of the updated depths), then the nearest cells for those alone.
-            win_min = self._nearest(depth_words, axis, other, band, torch.minimum, dwin)
+            # image (the window minima of step 1, lowered where it filled), then the nearest cells for those alone.
             at = self._candidates(win_min.narrow(axis, 0, size), win_min.narrow(axis, r + 1, size), pad, False)
             if at.shape[0]:
                 before, after = sides(at)
