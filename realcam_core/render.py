@@ -553,6 +553,7 @@ class _GapFill:
             "gap_pad": (padded, torch.int64),
             "gap_dwin": (padded, i32),
             "gap_dwin2": (padded, i32),
+            "gap_depth": (padded, i32),
             "gap_lo": (hw, i32),
             "gap_hi": (hw, i32),
             "gap_lim": (hw, torch.float32),
@@ -566,6 +567,7 @@ class _GapFill:
         self.clear = ~(((1 << 32) - 1) ^ ((1 << idx_bits) - 1))  # keep the depth word and the index
         pad = self.ws["gap_pad"]
         pad.fill_(_FLT_MAX_BITS << 32)  # the border stays empty for good
+        self.ws["gap_depth"].fill_(_FLT_MAX_BITS)  # pad's depth words, contiguous (the whole-image tests read them)
 
     @staticmethod
     def _word(t: torch.Tensor, high: bool) -> torch.Tensor:
@@ -596,25 +598,30 @@ class _GapFill:
             src, n, span, k, buf = dst, n - span, span * 2, 1 - k, bufs[k]
         return src, buf
 
-    def _candidates(self, bd: torch.Tensor, ad: torch.Tensor, pad: torch.Tensor, both: bool) -> torch.Tensor:
+    def _candidates(self, bd: torch.Tensor, ad: torch.Tensor, dpad: torch.Tensor,
+                    both: bool) -> tuple[torch.Tensor, torch.Tensor | None]:
         """(k, 3) frame, row, column of the pixels whose depth is above (1 + TOL) x max(bd, ad) (bd, ad:
         int32 depth bits, of the keys before / after each pixel or lower bounds of them) and, with
-        `both`, where also max <= (1 + TOL) x min: the whole-image part of the fill, in int32 / float32."""
+        `both`, where also max <= (1 + TOL) x min: the whole-image part of the fill, in int32 / float32.
+        With `both`, also -> the pixels of the first test alone (second item; else None)."""
         m, h, w, r = bd.shape[0], self.h, self.w, self.REACH
         lo, hi, lim = self.ws["gap_lo"][:m], self.ws["gap_hi"][:m], self.ws["gap_lim"][:m]
         ok, ok2 = self.ws["gap_ok"][:m], self.ws["gap_ok2"][:m]
         torch.maximum(bd, ad, out=hi)  # positive float bits order like the floats
         hi_d = hi.view(torch.float32)
         torch.mul(hi_d, 1.0 + self.TOL, out=lim)  # inf where a side is empty
-        centre_d = self._word(pad, True).view(torch.float32)[:, r : r + h, r : r + w]
+        centre_d = dpad.view(torch.float32)[:, r : r + h, r : r + w]
         torch.gt(centre_d, lim, out=ok)  # q empty or behind both
+        above = None
         if both:
+            above = ok.nonzero()
             torch.minimum(bd, ad, out=lo)
             torch.mul(lo.view(torch.float32), 1.0 + self.TOL, out=lim)
             ok &= torch.le(hi_d, lim, out=ok2)  # both sides on one surface
-        return ok.nonzero()
+        return ok.nonzero(), above
 
-    def _fill(self, at: torch.Tensor, kb: torch.Tensor, ka: torch.Tensor, pad: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def _fill(self, at: torch.Tensor, kb: torch.Tensor, ka: torch.Tensor, pad: torch.Tensor,
+              dpad: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """At the pixels at (k, 3), pad's centre = the nearer of the keys kb / ka (k,) where they are one
         surface (depths within TOL, source-grid neighbours) and the pixel is empty or behind both.
         -> the filled pixels (n, 3) and their new depth words (n,) int32."""
@@ -632,9 +639,11 @@ class _GapFill:
         ok &= hi_d <= torch.mul(depth(lo), 1.0 + self.TOL)  # both sides on one surface
         if self.grid_width is not None:
             ok &= self._joined(lo, hi)
-        lo = lo[ok]
-        keys.index_copy_(0, q[ok], lo)
-        return at[ok], (lo >> 32).to(torch.int32)
+        lo, q = lo[ok], q[ok]
+        keys.index_copy_(0, q, lo)
+        d = (lo >> 32).to(torch.int32)
+        dpad.view(-1).index_copy_(0, q, d)  # same layout as pad
+        return at[ok], d
 
     def _lower_windows(self, buf: torch.Tensor, axis: int, at: torch.Tensor, d: torch.Tensor) -> None:
         """Window minima (in buf, from `_nearest`) after pixels at (n, 3) were filled with depth words d:
@@ -656,7 +665,8 @@ class _GapFill:
         pad = self.ws["gap_pad"][:m]
         centre = pad[:, r : r + h, r : r + w]
         torch.bitwise_and(win, self.clear, out=centre)
-        depth_words, dwin = self._word(pad, True), ("gap_dwin", "gap_dwin2")
+        dpad, dwin = self.ws["gap_depth"][:m], ("gap_dwin", "gap_dwin2")
+        dpad[:, r : r + h, r : r + w].copy_(self._word(win, True))
         empty = torch.tensor([_FLT_MAX_BITS << 32], dtype=torch.int64, device=pad.device)
         near_first = torch.arange(r, 0, -1, device=pad.device)  # r .. 1: the first covered cell scores most
         for axis in (2, 1):  # along rows, then along columns
@@ -673,15 +683,22 @@ class _GapFill:
             # 1. the nearest in depth within REACH on each side: finds a near surface even where a farther
             # one leaks through its gaps. Whole image on the depth words; exact keys (index ties) only
             # for the few pixels that pass the depth tests.
-            win_min, buf = self._nearest(depth_words, axis, other, band, torch.minimum, dwin)
-            at = self._candidates(win_min.narrow(axis, 0, size), win_min.narrow(axis, r + 1, size), pad, True)
+            win_min, buf = self._nearest(dpad, axis, other, band, torch.minimum, dwin)
+            at, above = self._candidates(win_min.narrow(axis, 0, size), win_min.narrow(axis, r + 1, size), dpad, True)
+            filled = 0
             if at.shape[0]:
                 before, after = sides(at)
-                self._lower_windows(buf, axis, *self._fill(at, before.amin(1), after.amin(1), pad))
+                done, d = self._fill(at, before.amin(1), after.amin(1), pad, dpad)
+                self._lower_windows(buf, axis, done, d)
+                filled = done.shape[0]
             # 2. the nearest covered cells before / after q within REACH. Their depths are at least the
             # window minima, so only pixels above (1 + TOL) x those minima can fill: found on the whole
-            # image (the window minima of step 1, lowered where it filled), then the nearest cells for those alone.
-            at = self._candidates(win_min.narrow(axis, 0, size), win_min.narrow(axis, r + 1, size), pad, False)
+            # image (the window minima of step 1, lowered where it filled; unchanged if it filled
+            # nothing, and so are those pixels), then the nearest cells for those alone.
+            if filled:
+                at, _ = self._candidates(win_min.narrow(axis, 0, size), win_min.narrow(axis, r + 1, size), dpad, False)
+            else:
+                at = above
             if at.shape[0]:
                 before, after = sides(at)
                 cov_b, cov_a = before < (_FLT_MAX_BITS << 32), after < (_FLT_MAX_BITS << 32)
@@ -689,7 +706,7 @@ class _GapFill:
                 first = (cov_a * near_first).amax(1, keepdim=True)  # r - index of the first covered, 0: none
                 kb = torch.cat([empty.expand(at.shape[0], 1), before], 1).gather(1, last)[:, 0]
                 ka = torch.cat([after, empty.expand(at.shape[0], 1)], 1).gather(1, r - first)[:, 0]
-                self._fill(at, kb, ka, pad)
+                self._fill(at, kb, ka, pad, dpad)
         win.copy_(centre)
 
 
