@@ -24,9 +24,9 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 import torch  # noqa: E402
+from render import scene, trajectory  # noqa: E402  (bench/render.py)
 
 import realcam_core.render as R  # noqa: E402
-from render import scene, trajectory  # noqa: E402  (bench/render.py)
 
 
 def _reference_fill() -> type:
@@ -35,6 +35,37 @@ def _reference_fill() -> type:
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     return mod._ReferenceGapFill
+
+
+def case(w: int, h: int, n: int, repeats: int, ref: type, new: type) -> str:
+    pts, cols, K = scene(w, h, "cpu")
+    c2w = trajectory(n)
+    out = R.RenderResult(torch.empty(n, h, w, 3), torch.empty(n, h, w), torch.empty(n, h, w, dtype=torch.bool))
+    outputs = {}
+
+    def run(name: str) -> float:
+        R._GapFill = ref if name == "surface0" else new
+        try:
+            mode = "points" if name == "points" else "surface"
+            t = time.perf_counter()
+            R.render_point_cloud(pts, cols, K, c2w, h, w, mode=mode, out=out,
+                                 grid_width=w if mode == "surface" else None)
+            dt = (time.perf_counter() - t) * 1000 / n
+            outputs[name] = (out.frames.clone(), out.depth.clone(), out.visible.clone())
+            return dt
+        finally:
+            R._GapFill = new
+
+    best = {k: float("inf") for k in ("points", "surface0", "surface")}
+    for k in best:
+        run(k)  # warm-up (workspace, kernels)
+    for _ in range(repeats):
+        for k in best:
+            best[k] = min(best[k], run(k))
+    same = all(torch.equal(a, b) for a, b in zip(outputs["surface0"], outputs["surface"], strict=True))
+    assert same, "the optimised surface render differs from the reference"
+    p, s0, s1 = best["points"], best["surface0"], best["surface"]
+    return f"| {w}x{h} | {n} | {p:.2f} | {s0:.2f} | {s1:.2f} | {s0 / p:.2f} | {s1 / p:.2f} | {s1 / s0:.2f} |"
 
 
 def main() -> None:
@@ -50,34 +81,7 @@ def main() -> None:
     print("|---|---|---|---|---|---|---|---|")
     for spec in args.sizes.split(","):
         w, h, n = (int(v) for v in spec.split("x"))
-        pts, cols, K = scene(w, h, "cpu")
-        c2w = trajectory(n)
-        out = R.RenderResult(torch.empty(n, h, w, 3), torch.empty(n, h, w), torch.empty(n, h, w, dtype=torch.bool))
-        outputs = {}
-
-        def run(name: str) -> float:
-            R._GapFill = ref if name == "surface0" else new
-            try:
-                mode = "points" if name == "points" else "surface"
-                t = time.perf_counter()
-                R.render_point_cloud(pts, cols, K, c2w, h, w, mode=mode, out=out,
-                                     grid_width=w if mode == "surface" else None)
-                dt = (time.perf_counter() - t) * 1000 / n
-                outputs[name] = (out.frames.clone(), out.depth.clone(), out.visible.clone())
-                return dt
-            finally:
-                R._GapFill = new
-
-        best = {k: float("inf") for k in ("points", "surface0", "surface")}
-        for k in best:
-            run(k)  # warm-up (workspace, kernels)
-        for _ in range(args.repeats):
-            for k in best:
-                best[k] = min(best[k], run(k))
-        same = all(torch.equal(a, b) for a, b in zip(outputs["surface0"], outputs["surface"]))
-        assert same, "the optimised surface render differs from the reference"
-        p, s0, s1 = best["points"], best["surface0"], best["surface"]
-        print(f"| {w}x{h} | {n} | {p:.2f} | {s0:.2f} | {s1:.2f} | {s0 / p:.2f} | {s1 / p:.2f} | {s1 / s0:.2f} |")
+        print(case(w, h, n, args.repeats, ref, new), flush=True)
 
 
 if __name__ == "__main__":

@@ -557,7 +557,7 @@ class _GapFill:
             "gap_lo": (hw, i32),
             "gap_hi": (hw, i32),
             "gap_lim": (hw, torch.float32),
-            "gap_ok": (hw, torch.bool),
+            "gap_ok": (((m * height * width + 7) // 8 * 8,), torch.bool),  # whole int64 words (`_nonzero`)
             "gap_ok2": (hw, torch.bool),
         }
 
@@ -567,6 +567,7 @@ class _GapFill:
         self.clear = ~(((1 << 32) - 1) ^ ((1 << idx_bits) - 1))  # keep the depth word and the index
         pad = self.ws["gap_pad"]
         pad.fill_(_FLT_MAX_BITS << 32)  # the border stays empty for good
+        self.ws["gap_ok"].zero_()  # the flags past the last pixel stay False
         self.ws["gap_depth"].fill_(_FLT_MAX_BITS)  # pad's depth words, contiguous (the whole-image tests read them)
 
     @staticmethod
@@ -606,7 +607,8 @@ class _GapFill:
         With `both`, also -> the pixels of the first test alone (second item; else None)."""
         m, h, w, r = bd.shape[0], self.h, self.w, self.REACH
         lo, hi, lim = self.ws["gap_lo"][:m], self.ws["gap_hi"][:m], self.ws["gap_lim"][:m]
-        ok, ok2 = self.ws["gap_ok"][:m], self.ws["gap_ok2"][:m]
+        ok_words, ok2 = self.ws["gap_ok"], self.ws["gap_ok2"][:m]
+        ok = ok_words[: m * h * w].view(m, h, w)
         torch.maximum(bd, ad, out=hi)  # positive float bits order like the floats
         hi_d = hi.view(torch.float32)
         torch.mul(hi_d, 1.0 + self.TOL, out=lim)  # inf where a side is empty
@@ -614,11 +616,24 @@ class _GapFill:
         torch.gt(centre_d, lim, out=ok)  # q empty or behind both
         above = None
         if both:
-            above = ok.nonzero()
+            above = self._nonzero(ok_words, m)
             torch.minimum(bd, ad, out=lo)
             torch.mul(lo.view(torch.float32), 1.0 + self.TOL, out=lim)
             ok &= torch.le(hi_d, lim, out=ok2)  # both sides on one surface
-        return ok.nonzero(), above
+        return self._nonzero(ok_words, m), above
+
+    def _nonzero(self, flags: torch.Tensor, m: int) -> torch.Tensor:
+        """(k, 3) frame, row, column of the True flags among the first m frames of the flat bool buffer
+        flags (whole int64 words; the flags past them stay False): the nonzero words first, then
+        their bytes (a bool nonzero over the whole image costs several times this)."""
+        h, w = self.h, self.w
+        n = (m * h * w + 7) // 8
+        flags[m * h * w : n * 8] = False  # a later frame's flags, when this call has fewer frames
+        words = flags[: n * 8].view(torch.int64).nonzero()[:, 0]  # the words holding a True
+        hit = flags[: n * 8].view(n, 8)[words].nonzero()  # (k, 2) word in words, byte
+        q = words[hit[:, 0]] * 8 + hit[:, 1]
+        return torch.stack([q.div(h * w, rounding_mode="floor"), q.remainder(h * w).div(w, rounding_mode="floor"),
+                            q.remainder(w)], 1)
 
     def _fill(self, at: torch.Tensor, kb: torch.Tensor, ka: torch.Tensor, pad: torch.Tensor,
               dpad: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
