@@ -144,7 +144,9 @@ class _ReferenceGapFill:
                     at = self.ws["gap_at"][:m]
                     at.copy_(before)  # contiguous, in the workspace: reshape would allocate every frame
                     torch.index_select(keys, 0, at.view(-1), out=a.view(-1))
-                    torch.where(cov, flat, self.last_t, out=pos)
+                    # (as first written: self.last_t, the last cell of the whole workspace, out of range
+                    # for a smaller batch of frames; here the last cell of this batch, also a border cell)
+                    torch.where(cov, flat, flat[-1, -1, -1], out=pos)
                     after = self._nearest(pos, axis, other, band, torch.minimum).narrow(axis, r + 1, size)
                     at.copy_(after)
                     torch.index_select(keys, 0, at.view(-1), out=b.view(-1))
@@ -216,3 +218,26 @@ def test_surface_fill_equals_reference_on_random_scenes(one_thread) -> None:
         c2w[:, 0, 3] = torch.tensor([0.15, -0.1])
         c2w[:, 2, 3] = torch.tensor([0.4, 0.2])
         _assert_same(scene, c2w, 2 * h, 2 * w)
+
+
+def test_surface_fill_equals_reference_with_frames_batched(room: Scene, monkeypatch, one_thread) -> None:
+    # GPUs run the z-buffer, filter and gap filling on a whole chunk of frames at once (`_zbuffer_batch`);
+    # the same path here on the CPU: 3 frames per pass, then a pass of 1 (flags and windows of unequal batches)
+    monkeypatch.setattr(R, "_zbuffer_batch", lambda device, chunk: chunk)
+    half = Scene(image=room.image[::2, ::2].contiguous(), depth=room.depth[::2, ::2].contiguous(),
+                 K=torch.cat([room.K[:2] / 2, room.K[2:]]), mask=room.mask[::2, ::2].contiguous()).validate()
+    c2w = preset_c2w("orbit_left", 16)[[3, 6, 9, 15]]
+    orig = R._GapFill
+    results = []
+    for fill in (_ReferenceGapFill, orig):
+        R._GapFill = fill
+        try:
+            results.append(R.render_scene(half, c2w, 150, 250, mode="surface", chunk=3))
+        finally:
+            R._GapFill = orig
+    ref, new = results
+    assert torch.equal(ref.depth.view(torch.int32), new.depth.view(torch.int32))
+    assert torch.equal(ref.frames.view(torch.int32), new.frames.view(torch.int32))
+    assert torch.equal(ref.visible, new.visible)
+    pts = R.render_scene(half, c2w, 150, 250, mode="points")
+    assert (new.visible & ~pts.visible).sum() > 0
