@@ -538,6 +538,13 @@ class _GapFill:
     q takes the nearer of the two (smallest depth, then lower index). Across a silhouette the two
     sides disagree, so a disocclusion stays empty. Keys are compared with their tie-break bits
     cleared: only depth and index decide. Window minima are built by doubling (REACH a power of 2).
+
+    Each axis runs two steps on the image as the previous step left it: 1. the nearest-in-depth points
+    of the windows either side, 2. the nearest covered cells either side. Only the depth tests run on the
+    whole image, in int32 depth bits (window minima: for step 2 a lower bound of the nearest cells'
+    depths, so a necessary condition); the few pixels that pass are finished from their REACH cells
+    either side (exact keys, index ties, grid test) and written by index lists. The result equals the
+    whole-image formulation bit for bit (tests/core/test_render_gapfill_exact.py keeps it as reference).
     """
 
     REACH = 16  # pixels each side: a gap of up to 2 * REACH - 1 pixels closes
@@ -567,6 +574,8 @@ class _GapFill:
         self.clear = ~(((1 << 32) - 1) ^ ((1 << idx_bits) - 1))  # keep the depth word and the index
         pad = self.ws["gap_pad"]
         pad.fill_(_FLT_MAX_BITS << 32)  # the border stays empty for good
+        self.empty = torch.tensor([_FLT_MAX_BITS << 32], dtype=torch.int64, device=pad.device)
+        self.near_first = torch.arange(self.REACH, 0, -1, device=pad.device)  # the first covered cell scores most
         self.ws["gap_ok"].zero_()  # the flags past the last pixel stay False
         self.ws["gap_depth"].fill_(_FLT_MAX_BITS)  # pad's depth words, contiguous (the whole-image tests read them)
 
@@ -636,7 +645,7 @@ class _GapFill:
                             q.remainder(w)], 1)
 
     def _fill(self, at: torch.Tensor, kb: torch.Tensor, ka: torch.Tensor, pad: torch.Tensor,
-              dpad: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+              dpad: torch.Tensor, win: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """At the pixels at (k, 3), pad's centre = the nearer of the keys kb / ka (k,) where they are one
         surface (depths within TOL, source-grid neighbours) and the pixel is empty or behind both.
         -> the filled pixels (n, 3) and their new depth words (n,) int32."""
@@ -656,6 +665,8 @@ class _GapFill:
             ok &= self._joined(lo, hi)
         lo, q = lo[ok], q[ok]
         keys.index_copy_(0, q, lo)
+        f, i, j = at[ok].unbind(1)
+        win.view(-1).index_copy_(0, (f * self.h + i) * self.w + j, lo)  # the result: win's other pixels stay
         d = (lo >> 32).to(torch.int32)
         dpad.view(-1).index_copy_(0, q, d)  # same layout as pad
         return at[ok], d
@@ -682,8 +693,7 @@ class _GapFill:
         torch.bitwise_and(win, self.clear, out=centre)
         dpad, dwin = self.ws["gap_depth"][:m], ("gap_dwin", "gap_dwin2")
         dpad[:, r : r + h, r : r + w].copy_(self._word(win, True))
-        empty = torch.tensor([_FLT_MAX_BITS << 32], dtype=torch.int64, device=pad.device)
-        near_first = torch.arange(r, 0, -1, device=pad.device)  # r .. 1: the first covered cell scores most
+        empty, near_first = self.empty, self.near_first
         for axis in (2, 1):  # along rows, then along columns
             other, band, size = (1, h, w) if axis == 2 else (2, w, h)
             windows = pad.unfold(axis, r, 1)  # [..., x, :] = the REACH cells from x along axis
@@ -703,7 +713,7 @@ class _GapFill:
             filled = 0
             if at.shape[0]:
                 before, after = sides(at)
-                done, d = self._fill(at, before.amin(1), after.amin(1), pad, dpad)
+                done, d = self._fill(at, before.amin(1), after.amin(1), pad, dpad, win)
                 self._lower_windows(buf, axis, done, d)
                 filled = done.shape[0]
             # 2. the nearest covered cells before / after q within REACH. Their depths are at least the
@@ -721,8 +731,7 @@ class _GapFill:
                 first = (cov_a * near_first).amax(1, keepdim=True)  # r - index of the first covered, 0: none
                 kb = torch.cat([empty.expand(at.shape[0], 1), before], 1).gather(1, last)[:, 0]
                 ka = torch.cat([after, empty.expand(at.shape[0], 1)], 1).gather(1, r - first)[:, 0]
-                self._fill(at, kb, ka, pad, dpad)
-        win.copy_(centre)
+                self._fill(at, kb, ka, pad, dpad, win)
 
 
 class _SplatFilter:
