@@ -561,11 +561,9 @@ class _GapFill:
             "gap_dwin": (padded, i32),
             "gap_dwin2": (padded, i32),
             "gap_depth": (padded, i32),
-            "gap_lo": (hw, i32),
             "gap_hi": (hw, i32),
             "gap_lim": (hw, torch.float32),
             "gap_ok": (((m * height * width + 7) // 8 * 8,), torch.bool),  # whole int64 words (`_nonzero`)
-            "gap_ok2": (hw, torch.bool),
         }
 
     def __init__(self, ws: dict[str, torch.Tensor], height: int, width: int, idx_bits: int,
@@ -608,28 +606,17 @@ class _GapFill:
             src, n, span, k, buf = dst, n - span, span * 2, 1 - k, bufs[k]
         return src, buf
 
-    def _candidates(self, bd: torch.Tensor, ad: torch.Tensor, dpad: torch.Tensor,
-                    both: bool) -> tuple[torch.Tensor, torch.Tensor | None]:
+    def _candidates(self, bd: torch.Tensor, ad: torch.Tensor, dpad: torch.Tensor) -> torch.Tensor:
         """(k, 3) frame, row, column of the pixels whose depth is above (1 + TOL) x max(bd, ad) (bd, ad:
-        int32 depth bits, of the keys before / after each pixel or lower bounds of them) and, with
-        `both`, where also max <= (1 + TOL) x min: the whole-image part of the fill, in int32 / float32.
-        With `both`, also -> the pixels of the first test alone (second item; else None)."""
+        int32 depth bits, of the keys before / after each pixel or lower bounds of them): the only
+        whole-image test of a step (float32); `_fill` checks the rest at these pixels."""
         m, h, w, r = bd.shape[0], self.h, self.w, self.REACH
-        lo, hi, lim = self.ws["gap_lo"][:m], self.ws["gap_hi"][:m], self.ws["gap_lim"][:m]
-        ok_words, ok2 = self.ws["gap_ok"], self.ws["gap_ok2"][:m]
-        ok = ok_words[: m * h * w].view(m, h, w)
+        hi, lim, ok_words = self.ws["gap_hi"][:m], self.ws["gap_lim"][:m], self.ws["gap_ok"]
         torch.maximum(bd, ad, out=hi)  # positive float bits order like the floats
-        hi_d = hi.view(torch.float32)
-        torch.mul(hi_d, 1.0 + self.TOL, out=lim)  # inf where a side is empty
+        torch.mul(hi.view(torch.float32), 1.0 + self.TOL, out=lim)  # inf where a side is empty
         centre_d = dpad.view(torch.float32)[:, r : r + h, r : r + w]
-        torch.gt(centre_d, lim, out=ok)  # q empty or behind both
-        above = None
-        if both:
-            above = self._nonzero(ok_words, m)
-            torch.minimum(bd, ad, out=lo)
-            torch.mul(lo.view(torch.float32), 1.0 + self.TOL, out=lim)
-            ok &= torch.le(hi_d, lim, out=ok2)  # both sides on one surface
-        return self._nonzero(ok_words, m), above
+        torch.gt(centre_d, lim, out=ok_words[: m * h * w].view(m, h, w))  # q empty or behind both
+        return self._nonzero(ok_words, m)
 
     def _nonzero(self, flags: torch.Tensor, m: int) -> torch.Tensor:
         """(k, 3) frame, row, column of the True flags among the first m frames of the flat bool buffer
@@ -706,10 +693,10 @@ class _GapFill:
                 return windows[f, i, j + r], windows[f, i + r + 1, j + r]
 
             # 1. the nearest in depth within REACH on each side: finds a near surface even where a farther
-            # one leaks through its gaps. Whole image on the depth words; exact keys (index ties) only
-            # for the few pixels that pass the depth tests.
+            # one leaks through its gaps. Whole image: the depth words' window minima and the first
+            # depth test; exact keys (index ties) and the other tests only for the few pixels that pass.
             win_min, buf = self._nearest(dpad, axis, other, band, torch.minimum, dwin)
-            at, above = self._candidates(win_min.narrow(axis, 0, size), win_min.narrow(axis, r + 1, size), dpad, True)
+            at = self._candidates(win_min.narrow(axis, 0, size), win_min.narrow(axis, r + 1, size), dpad)
             filled = 0
             if at.shape[0]:
                 before, after = sides(at)
@@ -720,12 +707,11 @@ class _GapFill:
             # window minima, so only pixels above (1 + TOL) x those minima can fill: found on the whole
             # image (the window minima of step 1, lowered where it filled; unchanged if it filled
             # nothing, and so are those pixels), then the nearest cells for those alone.
-            if filled:
-                at, _ = self._candidates(win_min.narrow(axis, 0, size), win_min.narrow(axis, r + 1, size), dpad, False)
-            else:
-                at = above
+            if filled:  # else step 1's candidates (and their cells either side) are still those
+                at = self._candidates(win_min.narrow(axis, 0, size), win_min.narrow(axis, r + 1, size), dpad)
+                if at.shape[0]:
+                    before, after = sides(at)
             if at.shape[0]:
-                before, after = sides(at)
                 cov_b, cov_a = before < (_FLT_MAX_BITS << 32), after < (_FLT_MAX_BITS << 32)
                 last = (cov_b * near_first.flip(0)).amax(1, keepdim=True)  # 1 + index of the last covered, 0: none
                 first = (cov_a * near_first).amax(1, keepdim=True)  # r - index of the first covered, 0: none
