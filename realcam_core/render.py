@@ -538,6 +538,13 @@ class _GapFill:
     q takes the nearer of the two (smallest depth, then lower index). Across a silhouette the two
     sides disagree, so a disocclusion stays empty. Keys are compared with their tie-break bits
     cleared: only depth and index decide. Window minima are built by doubling (REACH a power of 2).
+
+    Each axis runs two steps on the image as the previous step left it: 1. the nearest-in-depth points
+    of the windows either side, 2. the nearest covered cells either side. Only the depth tests run on the
+    whole image, in int32 depth bits (window minima: for step 2 a lower bound of the nearest cells'
+    depths, so a necessary condition); the few pixels that pass are finished from their REACH cells
+    either side (exact keys, index ties, grid test) and written by index lists. The result equals the
+    whole-image formulation bit for bit (tests/core/test_render_gapfill_exact.py keeps it as reference).
     """
 
     REACH = 16  # pixels each side: a gap of up to 2 * REACH - 1 pixels closes
@@ -548,22 +555,15 @@ class _GapFill:
     def buffers(m: int, height: int, width: int) -> dict[str, tuple[tuple[int, ...], torch.dtype]]:
         r = _GapFill.REACH
         hw, padded = (m, height, width), (m, height + 2 * r, width + 2 * r)
+        i32 = torch.int32
         return {
             "gap_pad": (padded, torch.int64),
-            "gap_pos": (padded, torch.int64),
-            "gap_win": (padded, torch.int64),
-            "gap_win2": (padded, torch.int64),
-            "gap_cov": (padded, torch.bool),
-            "gap_a": (hw, torch.int64),
-            "gap_at": (hw, torch.int64),
-            "gap_b": (hw, torch.int64),
-            "gap_lo": (hw, torch.int64),
-            "gap_hi": (hw, torch.int64),
+            "gap_dwin": (padded, i32),
+            "gap_dwin2": (padded, i32),
+            "gap_depth": (padded, i32),
+            "gap_hi": (hw, i32),
             "gap_lim": (hw, torch.float32),
-            "gap_d": (hw, torch.int32),
-            "gap_e": (hw, torch.int32),
-            "gap_ok": (hw, torch.bool),
-            "gap_ok2": (hw, torch.bool),
+            "gap_ok": (((m * height * width + 7) // 8 * 8,), torch.bool),  # whole int64 words (`_nonzero`)
         }
 
     def __init__(self, ws: dict[str, torch.Tensor], height: int, width: int, idx_bits: int,
@@ -572,9 +572,10 @@ class _GapFill:
         self.clear = ~(((1 << 32) - 1) ^ ((1 << idx_bits) - 1))  # keep the depth word and the index
         pad = self.ws["gap_pad"]
         pad.fill_(_FLT_MAX_BITS << 32)  # the border stays empty for good
-        m, hp, wp = pad.shape
-        self.flat = torch.arange(m * hp * wp, device=pad.device, dtype=torch.int64).view(m, hp, wp)
-        self.last_t = torch.tensor(m * hp * wp - 1, device=pad.device)  # a border cell: always empty
+        self.empty = torch.tensor([_FLT_MAX_BITS << 32], dtype=torch.int64, device=pad.device)
+        self.near_first = torch.arange(self.REACH, 0, -1, device=pad.device)  # the first covered cell scores most
+        self.ws["gap_ok"].zero_()  # the flags past the last pixel stay False
+        self.ws["gap_depth"].fill_(_FLT_MAX_BITS)  # pad's depth words, contiguous (the whole-image tests read them)
 
     @staticmethod
     def _word(t: torch.Tensor, high: bool) -> torch.Tensor:
@@ -582,78 +583,141 @@ class _GapFill:
         words = t.view(torch.int32).view(*t.shape[:-1], t.shape[-1], 2)
         return words[..., 1 if high == _LITTLE_ENDIAN else 0]
 
-    def _joined(self, lo: torch.Tensor, hi: torch.Tensor, ok: torch.Tensor) -> None:
-        """ok &= the points of keys lo and hi are source-grid neighbours (index = row * W + column)."""
+    def _joined(self, lo: torch.Tensor, hi: torch.Tensor) -> torch.Tensor:
+        """Whether the points of keys lo and hi (1-D, a few) are source-grid neighbours (index = row * W +
+        column): only the pixels that pass the depth test are checked, so the remainder stays cheap."""
         gw, g = self.grid_width, self.GRID_STEP
-        m = lo.shape[0]
-        d, e, ok2 = self.ws["gap_d"][:m], self.ws["gap_e"][:m], self.ws["gap_ok2"][:m]
-        torch.sub(self._word(hi, False), self._word(lo, False), out=d)  # = dr * W + dc
+        d = (hi & 0xFFFFFFFF) - (lo & 0xFFFFFFFF)  # = dr * W + dc (the low word is the point index)
         # |dc| <= g  <=>  (d + g) mod W <= 2g (for g < W / 2); then |dr| <= g  <=>  |d| <= g * W + g
-        torch.remainder(torch.add(d, g, out=e), gw, out=e)
-        ok &= torch.le(e, 2 * g, out=ok2)
-        ok &= torch.le(d.abs_(), g * gw + g, out=ok2)
+        return torch.remainder(d + g, gw).le(2 * g) & d.abs_().le(g * gw + g)
 
-    def _nearest(self, pos: torch.Tensor, axis: int, other: int, band: int, fn: Callable) -> torch.Tensor:
+    def _nearest(self, pos: torch.Tensor, axis: int, other: int, band: int, fn: Callable,
+                 bufs: tuple[str, str]) -> tuple[torch.Tensor, torch.Tensor]:
         """Window reduction (max: nearest before, min: nearest after) of REACH cells along axis, by
-        doubling; ping-pong between two buffers, so an op never reads what it writes."""
+        doubling; ping-pong between two buffers, so an op never reads what it writes. -> (window results,
+        the buffer they are in: result x along axis is the window from cell x, at the same index there)."""
         m = pos.shape[0]
-        bufs = (self.ws["gap_win"][:m], self.ws["gap_win2"][:m])
+        bufs = (self.ws[bufs[0]][:m], self.ws[bufs[1]][:m])
         src = pos.narrow(other, self.REACH, band)
-        n, span, k = src.shape[axis], 1, 0
+        n, span, k, buf = src.shape[axis], 1, 0, pos
         while span < self.REACH:
             dst = bufs[k].narrow(other, self.REACH, band)
             fn(src.narrow(axis, 0, n - span), src.narrow(axis, span, n - span), out=dst.narrow(axis, 0, n - span))
-            src, n, span, k = dst, n - span, span * 2, 1 - k
-        return src
+            src, n, span, k, buf = dst, n - span, span * 2, 1 - k, bufs[k]
+        return src, buf
 
-    def _fill(self, before: torch.Tensor, after: torch.Tensor, centre: torch.Tensor, lo: torch.Tensor,
-              hi: torch.Tensor, lim: torch.Tensor, ok: torch.Tensor, ok2: torch.Tensor) -> None:
-        """centre = the nearer of before/after where they are one surface and centre is empty or behind."""
-        torch.minimum(before, after, out=lo)
-        torch.maximum(before, after, out=hi)
-        lo_d, hi_d = self._word(lo, True).view(torch.float32), self._word(hi, True).view(torch.float32)
-        torch.mul(hi_d, 1.0 + self.TOL, out=lim)  # inf where a side is empty
-        torch.gt(self._word(centre, True).view(torch.float32), lim, out=ok)  # q empty or behind both
-        torch.mul(lo_d, 1.0 + self.TOL, out=lim)
-        ok &= torch.le(hi_d, lim, out=ok2)  # both sides on one surface
+    def _candidates(self, bd: torch.Tensor, ad: torch.Tensor, dpad: torch.Tensor) -> torch.Tensor:
+        """(k, 3) frame, row, column of the pixels whose depth is above (1 + TOL) x max(bd, ad) (bd, ad:
+        int32 depth bits, of the keys before / after each pixel or lower bounds of them): the only
+        whole-image test of a step (float32); `_fill` checks the rest at these pixels."""
+        m, h, w, r = bd.shape[0], self.h, self.w, self.REACH
+        hi, lim, ok_words = self.ws["gap_hi"][:m], self.ws["gap_lim"][:m], self.ws["gap_ok"]
+        torch.maximum(bd, ad, out=hi)  # positive float bits order like the floats
+        torch.mul(hi.view(torch.float32), 1.0 + self.TOL, out=lim)  # inf where a side is empty
+        centre_d = dpad.view(torch.float32)[:, r : r + h, r : r + w]
+        torch.gt(centre_d, lim, out=ok_words[: m * h * w].view(m, h, w))  # q empty or behind both
+        return self._nonzero(ok_words, m)
+
+    def _nonzero(self, flags: torch.Tensor, m: int) -> torch.Tensor:
+        """(k, 3) frame, row, column of the True flags among the first m frames of the flat bool buffer
+        flags (whole int64 words; the flags past them stay False): the nonzero words first, then
+        their bytes (a bool nonzero over the whole image costs several times this)."""
+        h, w = self.h, self.w
+        n = (m * h * w + 7) // 8
+        flags[m * h * w : n * 8] = False  # a later frame's flags, when this call has fewer frames
+        words = flags[: n * 8].view(torch.int64).nonzero()[:, 0]  # the words holding a True
+        hit = flags[: n * 8].view(n, 8)[words].nonzero()  # (k, 2) word in words, byte
+        q = words[hit[:, 0]] * 8 + hit[:, 1]
+        return torch.stack([q.div(h * w, rounding_mode="floor"), q.remainder(h * w).div(w, rounding_mode="floor"),
+                            q.remainder(w)], 1)
+
+    def _fill(self, at: torch.Tensor, kb: torch.Tensor, ka: torch.Tensor, pad: torch.Tensor,
+              dpad: torch.Tensor, win: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """At the pixels at (k, 3), pad's centre = the nearer of the keys kb / ka (k,) where they are one
+        surface (depths within TOL, source-grid neighbours) and the pixel is empty or behind both.
+        -> the filled pixels (n, 3) and their new depth words (n,) int32."""
+        r = self.REACH
+        f, i, j = at.unbind(1)
+        q = (f * pad.shape[1] + i + r) * pad.shape[2] + j + r  # flat cell index in pad
+        keys = pad.view(-1)
+        lo, hi = torch.minimum(kb, ka), torch.maximum(kb, ka)
+
+        def depth(k: torch.Tensor) -> torch.Tensor:
+            return (k >> 32).to(torch.int32).view(torch.float32)
+
+        hi_d = depth(hi)
+        ok = depth(keys[q]) > torch.mul(hi_d, 1.0 + self.TOL)  # q empty or behind both
+        ok &= hi_d <= torch.mul(depth(lo), 1.0 + self.TOL)  # both sides on one surface
         if self.grid_width is not None:
-            self._joined(lo, hi, ok)
-        torch.where(ok, lo, centre, out=centre)
+            ok &= self._joined(lo, hi)
+        lo, q = lo[ok], q[ok]
+        keys.index_copy_(0, q, lo)
+        f, i, j = at[ok].unbind(1)
+        win.view(-1).index_copy_(0, (f * self.h + i) * self.w + j, lo)  # the result: win's other pixels stay
+        d = (lo >> 32).to(torch.int32)
+        dpad.view(-1).index_copy_(0, q, d)  # same layout as pad
+        return at[ok], d
+
+    def _lower_windows(self, buf: torch.Tensor, axis: int, at: torch.Tensor, d: torch.Tensor) -> None:
+        """Window minima (in buf, from `_nearest`) after pixels at (n, 3) were filled with depth words d:
+        each window that holds one takes min(itself, d). Exact, since a fill only lowers a depth."""
+        r, n = self.REACH, at.shape[0]
+        if n == 0:
+            return
+        f, i, j = at.unbind(1)
+        hp, wp = buf.shape[1], buf.shape[2]
+        o = torch.arange(r, device=buf.device)  # the windows from cell P - o hold cell P
+        if axis == 2:
+            idx = ((f * hp + i + r) * wp + j + r)[:, None] - o
+        else:
+            idx = ((f * hp + i + r)[:, None] - o) * wp + (j + r)[:, None]
+        buf.view(-1).scatter_reduce_(0, idx.view(-1), d[:, None].expand(n, r).reshape(-1), "amin")
 
     def __call__(self, win: torch.Tensor) -> None:
         m, h, w, r = win.shape[0], self.h, self.w, self.REACH
-        pad, pos, cov = self.ws["gap_pad"][:m], self.ws["gap_pos"][:m], self.ws["gap_cov"][:m]
-        flat = self.flat[:m]
+        pad = self.ws["gap_pad"][:m]
         centre = pad[:, r : r + h, r : r + w]
         torch.bitwise_and(win, self.clear, out=centre)
-        a, b = self.ws["gap_a"][:m], self.ws["gap_b"][:m]
-        lo, hi, lim = self.ws["gap_lo"][:m], self.ws["gap_hi"][:m], self.ws["gap_lim"][:m]
-        ok, ok2 = self.ws["gap_ok"][:m], self.ws["gap_ok2"][:m]
-        keys = pad.view(-1)
+        dpad, dwin = self.ws["gap_depth"][:m], ("gap_dwin", "gap_dwin2")
+        dpad[:, r : r + h, r : r + w].copy_(self._word(win, True))
+        empty, near_first = self.empty, self.near_first
         for axis in (2, 1):  # along rows, then along columns
             other, band, size = (1, h, w) if axis == 2 else (2, w, h)
-            for nearest_first in (False, True):
-                if nearest_first:
-                    # the nearest covered cells before / after q within REACH (largest / smallest flat
-                    # index of a covered cell; uncovered cells point at an always-empty border cell)
-                    torch.lt(pad, _FLT_MAX_BITS << 32, out=cov)
-                    torch.mul(flat, cov, out=pos)
-                    before = self._nearest(pos, axis, other, band, torch.maximum).narrow(axis, 0, size)
-                    at = self.ws["gap_at"][:m]
-                    at.copy_(before)  # contiguous, in the workspace: reshape would allocate every frame
-                    torch.index_select(keys, 0, at.view(-1), out=a.view(-1))
-                    torch.where(cov, flat, self.last_t, out=pos)
-                    after = self._nearest(pos, axis, other, band, torch.minimum).narrow(axis, r + 1, size)
-                    at.copy_(after)
-                    torch.index_select(keys, 0, at.view(-1), out=b.view(-1))
-                    before, after = a, b
-                else:
-                    # the nearest in depth within REACH on each side: finds a near surface even where a
-                    # farther one leaks through its gaps
-                    win_min = self._nearest(pad, axis, other, band, torch.minimum)
-                    before, after = win_min.narrow(axis, 0, size), win_min.narrow(axis, r + 1, size)
-                self._fill(before, after, centre, lo, hi, lim, ok, ok2)
-        win.copy_(centre)
+            windows = pad.unfold(axis, r, 1)  # [..., x, :] = the REACH cells from x along axis
+
+            def sides(at: torch.Tensor, axis: int = axis, windows: torch.Tensor = windows) -> tuple[torch.Tensor, torch.Tensor]:
+                """The REACH keys before and after each pixel of at (k, 3), (k, REACH) each, in order along axis."""
+                f, i, j = at.unbind(1)
+                if axis == 2:
+                    return windows[f, i + r, j], windows[f, i + r, j + r + 1]
+                return windows[f, i, j + r], windows[f, i + r + 1, j + r]
+
+            # 1. the nearest in depth within REACH on each side: finds a near surface even where a farther
+            # one leaks through its gaps. Whole image: the depth words' window minima and the first
+            # depth test; exact keys (index ties) and the other tests only for the few pixels that pass.
+            win_min, buf = self._nearest(dpad, axis, other, band, torch.minimum, dwin)
+            at = self._candidates(win_min.narrow(axis, 0, size), win_min.narrow(axis, r + 1, size), dpad)
+            filled = 0
+            if at.shape[0]:
+                before, after = sides(at)
+                done, d = self._fill(at, before.amin(1), after.amin(1), pad, dpad, win)
+                self._lower_windows(buf, axis, done, d)
+                filled = done.shape[0]
+            # 2. the nearest covered cells before / after q within REACH. Their depths are at least the
+            # window minima, so only pixels above (1 + TOL) x those minima can fill: found on the whole
+            # image (the window minima of step 1, lowered where it filled; unchanged if it filled
+            # nothing, and so are those pixels), then the nearest cells for those alone.
+            if filled:  # else step 1's candidates (and their cells either side) are still those
+                at = self._candidates(win_min.narrow(axis, 0, size), win_min.narrow(axis, r + 1, size), dpad)
+                if at.shape[0]:
+                    before, after = sides(at)
+            if at.shape[0]:
+                cov_b, cov_a = before < (_FLT_MAX_BITS << 32), after < (_FLT_MAX_BITS << 32)
+                last = (cov_b * near_first.flip(0)).amax(1, keepdim=True)  # 1 + index of the last covered, 0: none
+                first = (cov_a * near_first).amax(1, keepdim=True)  # r - index of the first covered, 0: none
+                kb = torch.cat([empty.expand(at.shape[0], 1), before], 1).gather(1, last)[:, 0]
+                ka = torch.cat([after, empty.expand(at.shape[0], 1)], 1).gather(1, r - first)[:, 0]
+                self._fill(at, kb, ka, pad, dpad, win)
 
 
 class _SplatFilter:

@@ -1,0 +1,88 @@
+"""Render time of mode="surface" (gap filling) against the plain `points` splat, before and after its optimisation.
+
+Scene and path as bench/render.py (the synthetic room generated at each size, one point per pixel, a forward
+dolly with yaw and lift, 2-px splats), rendered into preallocated outputs. Per size, in interleaved rounds:
+  points     render_point_cloud(mode="points")
+  surface0   mode="surface" with the gap filler as first written (whole-image tests and writes; kept as the
+             bit-exact reference in tests/core/test_render_gapfill_exact.py and swapped in here)
+  surface    mode="surface" as it is now
+Each figure is the best of --repeats rounds, ms/frame; the ratios are to `points` of the same run.
+
+    python bench/render_surface_speed.py [--repeats 5] [--threads 1] [--sizes 512x320x16,1024x576x25,832x480x81]
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+import torch  # noqa: E402
+from render import scene, trajectory  # noqa: E402  (bench/render.py)
+
+import realcam_core.render as R  # noqa: E402
+
+
+def _reference_fill() -> type:
+    path = ROOT / "tests" / "core" / "test_render_gapfill_exact.py"
+    spec = importlib.util.spec_from_file_location("test_render_gapfill_exact", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod._ReferenceGapFill
+
+
+def case(w: int, h: int, n: int, repeats: int, ref: type, new: type) -> str:
+    pts, cols, K = scene(w, h, "cpu")
+    c2w = trajectory(n)
+    out = R.RenderResult(torch.empty(n, h, w, 3), torch.empty(n, h, w), torch.empty(n, h, w, dtype=torch.bool))
+    outputs = {}
+
+    def run(name: str) -> float:
+        R._GapFill = ref if name == "surface0" else new
+        try:
+            mode = "points" if name == "points" else "surface"
+            t = time.perf_counter()
+            R.render_point_cloud(pts, cols, K, c2w, h, w, mode=mode, out=out,
+                                 grid_width=w if mode == "surface" else None)
+            dt = (time.perf_counter() - t) * 1000 / n
+            outputs[name] = (out.frames.clone(), out.depth.clone(), out.visible.clone())
+            return dt
+        finally:
+            R._GapFill = new
+
+    best = {k: float("inf") for k in ("points", "surface0", "surface")}
+    for k in best:
+        run(k)  # warm-up (workspace, kernels)
+    for _ in range(repeats):
+        for k in best:
+            best[k] = min(best[k], run(k))
+    same = all(torch.equal(a, b) for a, b in zip(outputs["surface0"], outputs["surface"], strict=True))
+    assert same, "the optimised surface render differs from the reference"
+    p, s0, s1 = best["points"], best["surface0"], best["surface"]
+    return f"| {w}x{h} | {n} | {p:.2f} | {s0:.2f} | {s1:.2f} | {s0 / p:.2f} | {s1 / p:.2f} | {s1 / s0:.2f} |"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--sizes", default="512x320x16,1024x576x25,832x480x81", help="WxHxFRAMES, comma-separated")
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    ref, new = _reference_fill(), R._GapFill
+    print(f"{args.threads} thread(s), best of {args.repeats} interleaved rounds, ms/frame")
+    print("| size | frames | points | surface before | surface now | before / points | now / points | now / before |")
+    print("|---|---|---|---|---|---|---|---|")
+    for spec in args.sizes.split(","):
+        w, h, n = (int(v) for v in spec.split("x"))
+        print(case(w, h, n, args.repeats, ref, new), flush=True)
+
+
+if __name__ == "__main__":
+    main()
