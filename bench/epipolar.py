@@ -24,27 +24,11 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
+from bench.common import dolly_camera, rss_bytes  # noqa: E402
+
 
 def _rss_kb() -> int:
-    with open("/proc/self/statm") as fh:
-        return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") // 1024
-
-
-def _camera(frames: int, size: tuple[int, int]):
-    import torch
-
-    from realcam_core.model.camera import CameraCondition
-
-    t = torch.linspace(0, 1, frames)
-    yaw = t * 0.6
-    c2w = torch.eye(4).repeat(1, frames, 1, 1)
-    c2w[0, :, 0, 0], c2w[0, :, 0, 2] = torch.cos(yaw), torch.sin(yaw)
-    c2w[0, :, 2, 0], c2w[0, :, 2, 2] = -torch.sin(yaw), torch.cos(yaw)
-    c2w[0, :, 0, 3], c2w[0, :, 2, 3] = 0.3 * t, 0.8 * t
-    h, w = size
-    f = 0.5 * max(h, w)
-    K = torch.tensor([[f, 0, w / 2], [0, f, h / 2], [0, 0, 1.0]]).repeat(1, frames, 1, 1)
-    return CameraCondition(c2w, K, size)
+    return rss_bytes() // 1024
 
 
 def _dense_upstream_style(F, rows: int, cols: int, d: int):
@@ -69,7 +53,7 @@ def _measure(mode: str, d: int, frames: int, size: tuple[int, int], device: str)
 
     from realcam_core.model.camera import epipolar_mask, fundamental_matrices
 
-    cam = _camera(frames, size)
+    cam = dolly_camera(frames, size)
     F = fundamental_matrices(cam.c2w_rel.to(device), cam.K.to(device), seed=0)
     rows, cols = size[0] // d, size[1] // d
     # warm-up on a tiny grid so one-off library initialisation is not measured

@@ -21,7 +21,6 @@ import argparse
 import math
 import os
 import sys
-import threading
 import time
 
 import torch
@@ -29,47 +28,9 @@ import torch
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from realcam_core.model import CameraCondition, build_models, preset_config  # noqa: E402
+from bench.common import PeakRSS, dolly_camera  # noqa: E402
+from realcam_core.model import build_models, preset_config  # noqa: E402
 from realcam_core.model.sparse_attention import plan_for  # noqa: E402
-
-
-def _rss() -> int:
-    with open("/proc/self/statm") as fh:
-        return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-
-
-class PeakRSS:
-    """Highest resident set seen while the block runs (a sampling thread)."""
-
-    def __enter__(self) -> PeakRSS:
-        self.base = self.peak = _rss()
-        self._stop = threading.Event()
-        self._t = threading.Thread(target=self._run, daemon=True)
-        self._t.start()
-        return self
-
-    def _run(self) -> None:
-        while not self._stop.wait(0.005):
-            self.peak = max(self.peak, _rss())
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._t.join()
-        self.peak = max(self.peak, _rss())
-
-
-def camera(frames: int, size: tuple[int, int]) -> CameraCondition:
-    """Dolly forward with a pan and a sideways drift (as bench/epipolar.py)."""
-    t = torch.linspace(0, 1, frames)
-    yaw = t * 0.6
-    c2w = torch.eye(4).repeat(1, frames, 1, 1)
-    c2w[0, :, 0, 0], c2w[0, :, 0, 2] = torch.cos(yaw), torch.sin(yaw)
-    c2w[0, :, 2, 0], c2w[0, :, 2, 2] = -torch.sin(yaw), torch.cos(yaw)
-    c2w[0, :, 0, 3], c2w[0, :, 2, 3] = 0.3 * t, 0.8 * t
-    h, w = size
-    f = 0.5 * max(h, w)
-    K = torch.tensor([[f, 0, w / 2], [0, f, h / 2], [0, 0, 1.0]]).repeat(1, frames, 1, 1)
-    return CameraCondition(c2w, K, size)
 
 
 def modules_table(cfg, args: argparse.Namespace, dev: torch.device) -> None:
@@ -81,7 +42,7 @@ def modules_table(cfg, args: argparse.Namespace, dev: torch.device) -> None:
     u = cfg.unet
     factors = [8 * 2**i for i in range(len(u.channel_mult)) if 2**i in u.attention_resolutions]
     t0 = time.perf_counter()
-    masks = epipolar_masks(camera(t, (h, w)), u.epipolar_mask_factors)
+    masks = epipolar_masks(dolly_camera(t, (h, w)), u.epipolar_mask_factors)
     print(f"variant {args.variant}, {w}x{h}x{t}, device {dev}, {args.threads} threads, fp32, batch 1; "
           f"masks built in {time.perf_counter() - t0:.1f} s")
     print("| d | tokens | width / heads | mask true | computed (sparse) | plan s | dense s | sparse s | sparse / dense "
@@ -149,7 +110,7 @@ def main() -> None:
     x = torch.randn(1, cfg.unet.in_channels, t, h // 8, w // 8, generator=g).to(dev)
     ctx = torch.randn(1, 77 + t * cfg.unet.image_tokens_per_frame, cfg.unet.context_dim, generator=g).to(dev)
     ts = torch.tensor([500.0], device=dev)
-    cam = camera(t, (h, w))
+    cam = dolly_camera(t, (h, w))
 
     def call(backend: str) -> tuple[float, int, torch.Tensor]:
         unet.set_epipolar_backend(backend)

@@ -16,9 +16,7 @@ a warm-up generation of 2 steps per attention backend runs first (masks, plans, 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -26,6 +24,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.common import PeakRSS  # noqa: E402
 from realcam_core.model import (  # noqa: E402
     CameraCondition,
     NoiseShaping,
@@ -42,28 +41,6 @@ def random_init(module: torch.nn.Module, seed: int = 0) -> None:
     with torch.no_grad():
         for p in module.parameters():
             p.copy_((torch.randn(p.shape, generator=gen) * (0.02 if p.ndim > 1 else 0.01)).to(p))
-
-
-def _rss() -> int:
-    with open("/proc/self/statm") as fh:
-        return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-
-
-class _PeakRSS:
-    def __enter__(self) -> _PeakRSS:
-        self.base = self.peak = _rss()
-        self._stop = threading.Event()
-        self._t = threading.Thread(target=self._run, daemon=True)
-        self._t.start()
-        return self
-
-    def _run(self) -> None:
-        while not self._stop.wait(0.01):
-            self.peak = max(self.peak, _rss())
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._t.join()
 
 
 def main(argv: list[str] | None = None) -> list[dict]:
@@ -120,7 +97,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
         if dev.type == "cuda":
             torch.cuda.synchronize()
             torch.cuda.reset_peak_memory_stats()
-        with _PeakRSS() as mem:
+        with PeakRSS(interval=0.01) as mem:
             t0 = time.perf_counter()
             out = ddim_sample(model, x_T, sched, steps, ctx[:1], ctx[1:], cfg_scale=7.5, guidance_rescale=0.7,
                               noise_shaping=shaping if shape else None,
