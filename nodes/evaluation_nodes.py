@@ -27,8 +27,9 @@ def _interruptible(fn, *args, **kwargs):
     try:
         return fn(*args, should_stop=mm.processing_interrupted, **kwargs)
     except InterruptedError:
-        mm.throw_exception_if_processing_interrupted()  # raises ComfyUI's InterruptProcessingException
-        raise
+        # raised only after should_stop() saw ComfyUI's interrupt flag; another thread (a progress-bar update)
+        # may have cleared the flag since, so report the interrupt itself rather than re-reading the flag
+        raise mm.InterruptProcessingException() from None
 
 
 def _ui(plot, text: str, cls) -> dict:

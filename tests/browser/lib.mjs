@@ -48,3 +48,18 @@ export function relevantErrors(errors) {
     // (connect-src 'self') refuses that, which only happens in this offline set-up
     .filter((e) => !/huggingface\.co\/.*Content Security Policy|Error fetching file size/s.test(e));
 }
+
+/** Queue the loaded graph through the frontend and wait for its history entry (a fresh prompt id). */
+export async function queueAndWait(page, url, timeoutMs = 180000) {
+  const history = async () => (await fetch(`${url}/history`)).json();
+  const before = new Set(Object.keys(await history()));
+  await page.evaluate(async () => { await window.app.queuePrompt(0, 1); });
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const h = await history();
+    const fresh = Object.keys(h).filter((id) => !before.has(id));
+    if (fresh.length && h[fresh[0]].status?.completed !== undefined) return h[fresh[0]];
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  throw new Error("the queued prompt did not finish");
+}

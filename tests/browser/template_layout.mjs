@@ -3,7 +3,7 @@
 // Also opens the template browser and records every request that answered 404 (thumbnails, JSON).
 import fs from "node:fs";
 import path from "node:path";
-import { openComfy, parseArgs, relevantErrors } from "./lib.mjs";
+import { openComfy, parseArgs, queueAndWait, relevantErrors } from "./lib.mjs";
 
 const args = parseArgs(process.argv);
 const { page, consoleErrors, close } = await openComfy(args.url);
@@ -37,22 +37,6 @@ async function load(name, dialogs = false) {
   await page.waitForTimeout(700);
 }
 
-async function history() {
-  return (await fetch(`${args.url}/history`)).json();
-}
-
-async function queueAndWait() {
-  const before = new Set(Object.keys(await history()));
-  await page.evaluate(async () => { await window.app.queuePrompt(0, 1); });
-  const deadline = Date.now() + 180000;
-  while (Date.now() < deadline) {
-    const h = await history();
-    const fresh = Object.keys(h).filter((id) => !before.has(id));
-    if (fresh.length && h[fresh[0]].status?.completed !== undefined) return h[fresh[0]];
-    await new Promise((r) => setTimeout(r, 300));
-  }
-  throw new Error("the queued prompt did not finish");
-}
 
 const classicRects = () => page.evaluate(() => {
   window.app.canvas.draw(true, true);
@@ -87,7 +71,7 @@ try {
           const n = window.app.graph.nodes.find((x) => x.comfyClass === "RealCamPointCloudRender");
           n.widgets.find((w) => w.name === "mask_kernel").value = k;
         }, renderer === "vue" ? 3 : 7);
-        const entry = await queueAndWait();
+        const entry = await queueAndWait(page, args.url);
         result.runs[`${renderer}/${name}`] = entry.status?.status_str;
         await page.waitForTimeout(2500);
         const after = renderer === "vue" ? await vueRects() : await classicRects();

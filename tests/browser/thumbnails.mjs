@@ -2,28 +2,12 @@
 // every template is opened and fitted to the view; the offline ones are run first, so the editor shows the
 // room's point cloud and the render node its preview. Writes <dest>/<name>.jpg and <docs>/*.jpg.
 import path from "node:path";
-import { openComfy, parseArgs } from "./lib.mjs";
+import { openComfy, parseArgs, queueAndWait } from "./lib.mjs";
 
 const args = parseArgs(process.argv);
 const { page, close } = await openComfy(args.url, { width: 1280, height: 800 });
 const RUN_FIRST = new Set(["camera_editor_offline", "camera_preview_offline"]);
 
-async function history() {
-  return (await fetch(`${args.url}/history`)).json();
-}
-
-async function queueAndWait() {
-  const before = new Set(Object.keys(await history()));
-  await page.evaluate(async () => { await window.app.queuePrompt(0, 1); });
-  const deadline = Date.now() + 180000;
-  while (Date.now() < deadline) {
-    const h = await history();
-    const fresh = Object.keys(h).filter((id) => !before.has(id));
-    if (fresh.length && h[fresh[0]].status?.completed !== undefined) return h[fresh[0]];
-    await new Promise((r) => setTimeout(r, 300));
-  }
-  throw new Error("the queued prompt did not finish");
-}
 
 // the graph canvas only (no menus), as JPEG
 async function shoot(file, quality, scale) {
@@ -50,7 +34,7 @@ try {
     }, wf);
     await page.waitForTimeout(600);
     if (RUN_FIRST.has(name)) {
-      const entry = await queueAndWait();
+      const entry = await queueAndWait(page, args.url);
       if (entry.status?.status_str !== "success") throw new Error(`${name} failed: ${JSON.stringify(entry.status)}`);
       await page.waitForTimeout(2500);
     }

@@ -85,7 +85,9 @@ def test_camera_accuracy_can_be_interrupted(prepared):
     entry = prepared.run(prompt, timeout=280)
     canceller.join(timeout=5)
     kinds = [m[0] for m in entry["status"]["messages"]]
-    assert entry["status"]["status_str"] == "error" and "execution_interrupted" in kinds, entry["status"]["messages"]
+    errors = [m[1].get("exception_type", "") + ": " + m[1].get("exception_message", "")
+              for m in entry["status"]["messages"] if m[0] == "execution_error"]
+    assert entry["status"]["status_str"] == "error" and "execution_interrupted" in kinds, (kinds, errors)
     stopped = dict(entry["status"]["messages"])["execution_interrupted"]
     assert stopped["node_id"] == acc, f"interrupted in node {stopped['node_id']}, not inside the accuracy node"
     assert time.time() - start < 90  # 20 trials take several minutes
