@@ -24,11 +24,11 @@ sys.path.insert(0, str(ROOT))
 
 import torch  # noqa: E402
 
-from realcam_core.camera.presets import PRESET_NAMES, PRESETS, make_preset  # noqa: E402
 from realcam_core.evaluation import evaluate_camera_accuracy  # noqa: E402
 from realcam_core.evaluation.synthetic import load_room, random_smooth_path  # noqa: E402
-from realcam_core.render import render_scene  # noqa: E402
-from realcam_core.types import Trajectory  # noqa: E402
+from realcam_core.scene.render import render_scene  # noqa: E402
+from realcam_core.trajectory.presets import PRESET_NAMES, PRESETS, make_preset  # noqa: E402
+from realcam_core.trajectory.types import Trajectory  # noqa: E402
 
 
 def _fmt(v: float | None) -> str:

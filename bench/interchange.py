@@ -16,10 +16,10 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from realcam_core.camera import make_preset  # noqa: E402
 from realcam_core.interchange import colmap, gltf, nerfstudio, ply  # noqa: E402
-from realcam_core.render import scene_point_cloud  # noqa: E402
-from realcam_core.scene import scene_from_depth  # noqa: E402
+from realcam_core.scene.build import scene_from_depth  # noqa: E402
+from realcam_core.scene.geometry import scene_point_cloud  # noqa: E402
+from realcam_core.trajectory.presets import make_preset  # noqa: E402
 
 
 def timed(fn, *args) -> float:

@@ -16,7 +16,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from realcam_core.camera import se3  # noqa: E402
-from realcam_core.interpolate import METHODS, interpolate_c2w  # noqa: E402
+from realcam_core.trajectory.interpolate import METHODS, interpolate_c2w  # noqa: E402
 
 
 def keyframes(k: int, seed: int = 9) -> torch.Tensor:

@@ -91,7 +91,7 @@ def _child(case: str, mode: str, folder: str) -> dict:
         import realcam_core.depth.model as dm
 
         if mode == "old":
-            from realcam_core.checkpoint import read_weights
+            from realcam_core.weights.checkpoint import read_weights
 
             dm.read_state_dict = lambda p: read_weights(p, "depth model file")  # the whole-file reader
         model = dm.load_depth_model(os.path.join(folder, "depth_anything_v2_metric_hypersim_vitl.safetensors"),

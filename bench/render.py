@@ -48,7 +48,8 @@ sys.path.insert(0, str(ROOT))
 
 import torch  # noqa: E402
 
-from realcam_core.render import RenderResult, render_point_cloud, unproject_depth  # noqa: E402
+from realcam_core.scene.geometry import unproject_depth  # noqa: E402
+from realcam_core.scene.render import RenderResult, render_point_cloud  # noqa: E402
 
 CASES = [(512, 320, 16), (1024, 576, 25)]
 
@@ -196,7 +197,7 @@ def _quiet_and_loaded(fn, repeats: int) -> tuple[list[float], list[float]]:
 def under_load(args: argparse.Namespace) -> None:
     import statistics
 
-    import realcam_core.render as render_mod
+    import realcam_core.scene.render as render_mod
 
     width, height, frames = 512, 320, 16
     pts, cols, K = scene(width, height, "cpu")
@@ -231,8 +232,8 @@ def under_load(args: argparse.Namespace) -> None:
 
 def _preview_child(spec: str, how: str, mode: str) -> None:
     """Peak RSS growth of the render node's work for one path, the old way or through render_preview."""
-    from realcam_core import render as R
-    from realcam_core.types import Scene
+    from realcam_core.scene import render as R
+    from realcam_core.scene.types import Scene
 
     width, height, frames = (int(v) for v in spec.split("x"))
     room = _room_module()

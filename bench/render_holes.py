@@ -40,9 +40,10 @@ import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from realcam_core.camera.presets import PRESET_NAMES, preset_c2w  # noqa: E402
-from realcam_core.render import fit_intrinsics, render_scene  # noqa: E402
-from realcam_core.types import Scene  # noqa: E402
+from realcam_core.camera.intrinsics import fit_intrinsics  # noqa: E402
+from realcam_core.scene.render import render_scene  # noqa: E402
+from realcam_core.scene.types import Scene  # noqa: E402
+from realcam_core.trajectory.presets import PRESET_NAMES, preset_c2w  # noqa: E402
 
 ASSET = ROOT / "assets" / "synthetic_room"
 LEAK_SLACK = 1.02

@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 import torch  # noqa: E402
 from render import scene, trajectory  # noqa: E402  (bench/render.py)
 
-import realcam_core.render as R  # noqa: E402
+import realcam_core.scene.render as R  # noqa: E402
 
 
 def _reference_fill() -> type:

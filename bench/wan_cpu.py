@@ -90,9 +90,9 @@ def render_child() -> dict:
     import make_synthetic_room
     import torch
 
-    from realcam_core import render
-    from realcam_core.camera import presets
-    from realcam_core.types import Scene
+    from realcam_core.scene import render
+    from realcam_core.scene.types import Scene
+    from realcam_core.trajectory import presets
 
     rgb, depth_mm, meta = make_synthetic_room.make_room(W, H)
     K = torch.tensor([[meta["fx"], 0, meta["cx"]], [0, meta["fy"], meta["cy"]], [0, 0, 1]], dtype=torch.float32)

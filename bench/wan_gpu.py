@@ -62,7 +62,7 @@ def main() -> None:
     shaping = import_pack_module("nodes.shaping")
     wan_nodes = import_pack_module("nodes.wan_nodes")
     wan = import_pack_module("realcam_core.wan")
-    presets = import_pack_module("realcam_core.camera.presets")
+    presets = import_pack_module("realcam_core.trajectory.presets")
     w, h, n = args.width, args.height, wan.check_length(args.frames)
     text = [[torch.randn(1, 512, 4096, generator=g), {}]]
     emb = wan_nodes.wan_embedding(presets.make_preset("orbit_left", n), w, h, "true intrinsics")

@@ -6,9 +6,9 @@ import torch
 from comfy_api.latest import io, ui
 
 from ..realcam_core import depth as core_depth
-from ..realcam_core import scene as core_scene
 from ..realcam_core.errors import RealCamInputError
 from ..realcam_core.paths import check_name
+from ..realcam_core.scene import build as core_scene
 from .common import (
     CATEGORY,
     DEPTH_FOLDER,

@@ -8,9 +8,9 @@ import os
 import folder_paths
 from comfy_api.latest import io
 
-from ..realcam_core import editor_state as core_editor
 from ..realcam_core.errors import RealCamInputError
-from ..realcam_core.scene_file import write_scene_file
+from ..realcam_core.scene.scene_file import write_scene_file
+from ..realcam_core.trajectory import editor as core_editor
 from .common import CATEGORY, SceneType, TrajectoryType
 
 log = logging.getLogger("comfyui-realcam.editor")
@@ -35,7 +35,7 @@ def scene_file_ref(scene) -> dict:
 class RealCamTrajectoryEditor(io.ComfyNode):
     """Outputs the path drawn in the widget; an incoming trajectory seeds it but never overrides edits.
 
-    `editor_state` is the widget's versioned JSON (schema: realcam_core/editor_state.py). Until the
+    `editor_state` is the widget's versioned JSON (schema: realcam_core/trajectory/editor/__init__.py). Until the
     user edits the path, a connected `trajectory` is passed through unchanged (and shown in the
     editor); once `source.edited` is true the drawn path is the output and the input is only offered
     through the widget's "Use input" button.
@@ -57,7 +57,7 @@ class RealCamTrajectoryEditor(io.ComfyNode):
                 io.String.Input(
                     "editor_state", default=core_editor.default_state().to_json(), multiline=False,
                     tooltip="The path as versioned JSON; the editor widget writes it (schema in "
-                            "realcam_core/editor_state.py). API prompts may set it directly.",
+                            "realcam_core/trajectory/editor/__init__.py). API prompts may set it directly.",
                 ),
                 SceneType.Input("scene", optional=True,
                                 tooltip="The scene whose point cloud the editor shows (and whose intrinsics the "

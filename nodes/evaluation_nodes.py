@@ -10,7 +10,8 @@ from comfy_api.latest import io, ui
 
 from ..realcam_core.camera.intrinsics import default_K
 from ..realcam_core.evaluation import INTRINSICS, evaluate_camera_accuracy, plot_paths, track_camera, video_intrinsics
-from ..realcam_core.types import Scene, Trajectory
+from ..realcam_core.scene.types import Scene
+from ..realcam_core.trajectory.types import Trajectory
 from .common import CATEGORY, SceneType, TrajectoryType, progress
 
 log = logging.getLogger("realcam")

@@ -17,8 +17,8 @@ from ..realcam_core.camera.adapters import trajectory_from_c2w
 from ..realcam_core.camera.lens import keyframe_K_norm
 from ..realcam_core.errors import RealCamInputError
 from ..realcam_core.interchange import colmap, gltf, load3d, nerfstudio, ply
-from ..realcam_core.render import scene_point_cloud
-from ..realcam_core.types import Trajectory
+from ..realcam_core.scene.geometry import scene_point_cloud
+from ..realcam_core.trajectory.types import Trajectory
 from .common import CATEGORY, SceneType, TrajectoryType, input_file, list_input_files
 
 SUB = CATEGORY + "/interchange"
@@ -286,10 +286,7 @@ class RealCamLoad3DCamera(io.ComfyNode):
         K = torch.from_numpy(load3d.load3d_to_k_norm(camera_info, fov, width, height)).float()
         if append_to is None:
             return io.NodeOutput(trajectory_from_c2w(c2w[None], K_norm=K, relative=False))
-        if append_to.key_c2w is not None and len(append_to.key_times) == append_to.key_c2w.shape[0]:
-            times, keys = list(append_to.key_times), append_to.key_c2w
-        else:
-            times, keys = [float(i) for i in range(append_to.num_frames)], append_to.c2w
+        times, keys = append_to.keyframes()
         key_K = keyframe_K_norm(append_to, times)
         keys = torch.cat([keys.float(), c2w[None]])
         out = Trajectory(c2w=keys.clone(), K_norm=torch.cat([key_K, K[None]]), key_times=[*times, times[-1] +

@@ -2,7 +2,7 @@
 
 `RealCamLoopInterpConditioning` edits what RealCam Image To Video produced (CONDITIONING with the
 concat latent, image tokens and camera; the frames-as-batch LATENT); the layouts are upstream's
-(`realcam_core.loop_interp`). The trajectory nodes close a path, cut a long path into overlapping
+(`realcam_core.trajectory.loop`). The trajectory nodes close a path, cut a long path into overlapping
 clips, bend a path onto an end pose, and join the generated clips.
 """
 
@@ -15,11 +15,11 @@ import node_helpers
 import torch
 from comfy_api.latest import io, ui
 
-from ..realcam_core import clips as core_clips
-from ..realcam_core import loop_interp as core
 from ..realcam_core.errors import RealCamInputError, require
-from ..realcam_core.plot import plot_trajectory
-from ..realcam_core.types import Trajectory
+from ..realcam_core.trajectory import clips as core_clips
+from ..realcam_core.trajectory import loop as core
+from ..realcam_core.trajectory.plot import plot_trajectory
+from ..realcam_core.trajectory.types import Trajectory
 from .common import CATEGORY, TrajectoryType
 from .model_nodes import resize_crop
 from .realcam_model import KEY_CAMERA, KEY_CONCAT, KEY_FRAMES

@@ -21,13 +21,13 @@ from comfy_api.latest import io
 
 from ..realcam_core import shaping as core_shaping
 from ..realcam_core.errors import RealCamInputError, require
-from ..realcam_core.hub import hub_offline, hub_url
-from ..realcam_core.lazy_weights import open_weights, release_pages
 from ..realcam_core.model import CameraCondition, classify_checkpoint, infer_config, merge_checkpoints
 from ..realcam_core.model.loading import POSE_PREFIX, RESAMPLER_PREFIX, UNET_PREFIX
 from ..realcam_core.model.sources import KNOWN_CHECKPOINTS, download_checkpoint
 from ..realcam_core.paths import check_name
-from ..realcam_core.types import Trajectory
+from ..realcam_core.trajectory.types import Trajectory
+from ..realcam_core.weights.hub import hub_offline, hub_url
+from ..realcam_core.weights.lazy import open_weights, release_pages
 from . import realcam_model as rm
 from .base_parts import clip_from, clip_vision_from, vae_from
 from .common import CATEGORY, REALCAM_FOLDER, TrajectoryType

@@ -5,8 +5,9 @@ from __future__ import annotations
 import torch
 from comfy_api.latest import io, ui
 
-from ..realcam_core import render as core_render
+from ..realcam_core.camera.intrinsics import fit_intrinsics
 from ..realcam_core.camera.lens import render_K
+from ..realcam_core.scene import render as core_render
 from .common import CATEGORY, SceneType, TrajectoryType, progress, torch_device
 
 MAX_PREVIEW_FRAMES = 16
@@ -72,7 +73,7 @@ class RealCamPointCloudRender(io.ComfyNode):
         K = None
         if not torch.equal(trajectory.K_norm, trajectory.K_norm[:1].expand_as(trajectory.K_norm)):
             # lens animation: the scene's lens at frame 0, the trajectory's focal changes relative to it
-            K_fit = core_render.fit_intrinsics(scene.K.float(), (scene.height, scene.width), (height, width), fit)
+            K_fit = fit_intrinsics(scene.K.float(), (scene.height, scene.width), (height, width), fit)
             K = render_K(K_fit, trajectory.K_norm)
         result = core_render.render_preview(
             scene, trajectory.c2w, height, width, mask_kernel=mask_kernel, splat=point_size, fit=fit, mode=mode,

@@ -5,10 +5,10 @@ from __future__ import annotations
 import torch
 from comfy_api.latest import io, ui
 
-from ..realcam_core import interpolate as core_interp
 from ..realcam_core.camera import adapters, lens
 from ..realcam_core.errors import RealCamInputError
-from ..realcam_core.plot import plot_trajectory
+from ..realcam_core.trajectory import interpolate as core_interp
+from ..realcam_core.trajectory.plot import plot_trajectory
 from ..realcam_core.wan import FRAME_CHOICES, frames_for
 from .common import CATEGORY, CameraCtrlPosesType, TrajectoryType
 
@@ -60,10 +60,7 @@ class RealCamSE3Interpolate(io.ComfyNode):
     def execute(cls, trajectory, num_frames: int, method: str, easing: str, closed: bool,
                 frame_count: str = "custom") -> io.NodeOutput:
         num_frames = frames_for(frame_count, num_frames)
-        if trajectory.key_c2w is not None and len(trajectory.key_times) == trajectory.key_c2w.shape[0]:
-            times, keys = list(trajectory.key_times), trajectory.key_c2w
-        else:
-            times, keys = [float(i) for i in range(trajectory.num_frames)], trajectory.c2w
+        times, keys = trajectory.keyframes()
         times, keys = thin_keyframes(times, keys, core_interp.MAX_FRAMES * 4)
         # keyframe times are stretched over the new length: the path keeps its shape and timing ratios
         span = max(times[-1], 1e-9) if len(times) > 1 else 1.0

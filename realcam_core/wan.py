@@ -22,8 +22,9 @@ from __future__ import annotations
 import torch
 
 from .errors import require
+from .scene.types import Scene
 from .shaping import ShapingWindow
-from .types import Scene, Trajectory
+from .trajectory.types import Trajectory
 
 TEMPORAL_COMPRESSION = 4  # Wan 2.1 / 2.2 VAEs
 

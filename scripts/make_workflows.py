@@ -27,7 +27,7 @@ def first_look_state() -> str:
     sys.path.insert(0, str(REPO))
     import torch
 
-    from realcam_core import editor_state as es
+    from realcam_core.trajectory import editor as es
 
     key = es.euler_to_matrix(4.0, 0.0, 0.0)
     end = torch.eye(4, dtype=torch.float64)

@@ -1,4 +1,6 @@
-"""Cameras: rigid motions, intrinsics, RealEstate10K files, upstream presets, format adapters.
+"""Cameras: rigid motions, intrinsics, lenses, RealEstate10K files, format adapters.
+
+Upstream's named camera moves are trajectories: `realcam_core.trajectory.presets`.
 
 Conventions (ARCHITECTURE §2): OpenCV axes (x right, y down, z forward), camera-to-world 4x4 poses on
 column vectors, metres; trajectories relative to their first frame unless stated; intrinsics in
@@ -22,7 +24,6 @@ from .intrinsics import (
     scale_K,
     upstream_resized_size,
 )
-from .presets import PRESET_NAMES, PRESETS, make_preset, normalize_preset_name, preset_c2w
 from .re10k import format_re10k, parse_re10k, read_re10k, write_re10k
 from .se3 import (
     c2w_to_w2c,
@@ -41,8 +42,6 @@ from .se3 import (
 )
 
 __all__ = [
-    "PRESETS",
-    "PRESET_NAMES",
     "UPSTREAM_K_NORM",
     "K_from_fov",
     "c2w_to_w2c",
@@ -58,11 +57,8 @@ __all__ = [
     "from_euler",
     "invert",
     "look_at",
-    "make_preset",
     "normalize_K",
-    "normalize_preset_name",
     "parse_re10k",
-    "preset_c2w",
     "read_re10k",
     "relative_to_first",
     "rotation_angle",

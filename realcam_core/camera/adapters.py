@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import torch
 
 from ..errors import RealCamInputError, input_error, require
-from ..types import Trajectory
+from ..trajectory.types import Trajectory
 from .intrinsics import per_frame_K_norm
 from .re10k import NUM_COLUMNS, format_re10k, parse_re10k, trajectory_from_rows, trajectory_to_rows
 from .se3 import DEFAULT_ROTATION_ATOL, check_poses, relative_to_first

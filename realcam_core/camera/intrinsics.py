@@ -151,3 +151,23 @@ def scale_K(K: torch.Tensor, src_hw: tuple[int, int], dst_hw: tuple[int, int]) -
     _check_size(*src_hw)
     _check_size(*dst_hw)
     return _scale_rows(K, dst_hw[1] / src_hw[1], dst_hw[0] / src_hw[0])
+
+
+def fit_intrinsics(K: torch.Tensor, src_hw: tuple[int, int], dst_hw: tuple[int, int], fit: str = "crop") -> torch.Tensor:
+    """Pixel K (..., 3, 3) at src (H, W) -> the camera that shows the same view at dst (H, W).
+
+    "stretch" scales each axis by its own ratio (the image is squashed to the new aspect); "crop"
+    scales both by the larger ratio and centre-crops the overflow, as upstream's resize-then-crop
+    does, so pixels stay square and the focal length stays isotropic.
+    """
+    require(fit in ("crop", "stretch"), "fit", "'crop' or 'stretch'", fit)
+    if fit == "stretch" or tuple(src_hw) == tuple(dst_hw):
+        return scale_K(K, tuple(src_hw), tuple(dst_hw))
+    (sh, sw), (dh, dw) = src_hw, dst_hw
+    s = max(dh / sh, dw / sw)
+    out = K.clone()
+    out[..., 0, :] = K[..., 0, :] * s
+    out[..., 1, :] = K[..., 1, :] * s
+    out[..., 0, 2] -= (sw * s - dw) / 2
+    out[..., 1, 2] -= (sh * s - dh) / 2
+    return out

@@ -20,8 +20,8 @@ from collections.abc import Sequence
 import torch
 
 from ..errors import require
-from ..interpolate import interpolate_c2w
-from ..types import Trajectory
+from ..trajectory.interpolate import interpolate_c2w
+from ..trajectory.types import Trajectory
 from .adapters import trajectory_from_c2w
 
 __all__ = [

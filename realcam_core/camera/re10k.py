@@ -27,7 +27,7 @@ import numpy as np
 import torch
 
 from ..errors import RealCamInputError, input_error, require
-from ..types import Trajectory
+from ..trajectory.types import Trajectory
 from .se3 import DEFAULT_ROTATION_ATOL, check_rotations, relative_to_first, snap_roundoff
 
 __all__ = [

@@ -30,8 +30,8 @@ from dataclasses import dataclass
 import torch
 
 from ..errors import RealCamInputError
-from ..hub import download, leftover_partial
-from ..lazy_weights import open_weights
+from ..weights.hub import download, leftover_partial
+from ..weights.lazy import open_weights
 from .convert import build_config, infer_architecture, is_hf_format, is_original_format, original_to_hf
 
 ORIGINAL_SUFFIXES = (".safetensors", ".pth", ".pt", ".bin")

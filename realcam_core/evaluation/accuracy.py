@@ -18,10 +18,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..camera.intrinsics import default_K, denormalize_K
+from ..camera.intrinsics import default_K, denormalize_K, fit_intrinsics
 from ..errors import input_error, require
-from ..render import fit_intrinsics
-from ..types import Scene, Trajectory
+from ..scene.types import Scene
+from ..trajectory.types import Trajectory
 from .metrics import CameraMetrics, camera_metrics
 from .sfm import PoseEstimate, Tracker, check_video
 

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from ..camera.se3 import from_euler
-from ..types import Scene
+from ..scene.types import Scene
 
 __all__ = ["ROOM_DIR", "linear_ramp", "load_room", "perturb_rotation", "perturb_translation", "random_smooth_path"]
 

@@ -18,7 +18,7 @@ import torch
 
 from ..camera.adapters import trajectory_from_c2w
 from ..errors import RealCamInputError, require
-from ..types import Trajectory
+from ..trajectory.types import Trajectory
 
 __all__ = ["FRAME_NAME", "read_colmap_text", "write_colmap_text"]
 

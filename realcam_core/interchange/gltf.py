@@ -29,7 +29,7 @@ import torch
 
 from ..camera.adapters import trajectory_from_c2w
 from ..errors import RealCamInputError, require
-from ..types import Trajectory
+from ..trajectory.types import Trajectory
 from .axes import (
     cv_to_gl,
     gl_to_cv,

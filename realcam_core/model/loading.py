@@ -24,8 +24,8 @@ from typing import Any
 
 import torch
 
-from ..checkpoint import read_weights
 from ..errors import input_error, require
+from ..weights.checkpoint import read_weights
 from .config import (
     VARIANTS,
     DiffusionConfig,
@@ -221,12 +221,12 @@ def load_models(base_path: str | os.PathLike | None, camera_path: str | os.PathL
                 device: torch.device | str | None = None, **infer: Any) -> LoadedModels:
     """Read, merge (camera file wins), configure and load, holding the weights about once in memory.
 
-    The files are memory-mapped (`lazy_weights.open_weights`), the modules are built on the meta device
+    The files are memory-mapped (`weights.lazy.open_weights`), the modules are built on the meta device
     and each tensor is copied into its module and released from the mapping in turn, so the peak is
     about the loaded model's size (bench/loading.py) instead of file + model. Same result, bit for bit,
     as `read_state_dict` + `build_models` + `load_weights`. `infer` goes to `infer_config`.
     """
-    from ..lazy_weights import materialize, open_weights
+    from ..weights.lazy import materialize, open_weights
 
     require(base_path is not None or camera_path is not None, "checkpoint", "a base or merged file", None)
     base = open_weights(base_path) if base_path is not None else None

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 
-from ..hub import download
+from ..weights.hub import download
 
 # local name (relative to the models folder) -> (Hugging Face repo, file in the repo)
 KNOWN_CHECKPOINTS: dict[str, tuple[str, str]] = {

@@ -12,10 +12,10 @@ from driver import ARTIFACTS, run_node  # noqa: E402
 
 
 def test_camera_file_upload_buttons(server, tmp_path):
-    from realcam_core.camera import make_preset
     from realcam_core.interchange.colmap import write_colmap_text
     from realcam_core.interchange.gltf import write_glb
     from realcam_core.interchange.nerfstudio import write_transforms_json
+    from realcam_core.trajectory.presets import make_preset
 
     traj = make_preset("orbit_left", 5)
     write_glb(tmp_path / "up_shot.glb", traj)

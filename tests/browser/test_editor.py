@@ -18,7 +18,7 @@ sys.path.insert(0, str(HERE))
 from driver import ARTIFACTS, run_node  # noqa: E402
 
 from realcam_core.camera import re10k  # noqa: E402
-from realcam_core.editor_state import parse_editor_state  # noqa: E402
+from realcam_core.trajectory.editor import parse_editor_state  # noqa: E402
 
 
 def saved_pose_file(server, entry: dict) -> Path:

@@ -38,7 +38,8 @@ def test_templates_open_without_missing_nodes(server):
 
 
 def test_pose_file_upload_button(server, tmp_path):
-    from realcam_core.camera import presets, re10k
+    from realcam_core.camera import re10k
+    from realcam_core.trajectory import presets
 
     src = tmp_path / "uploaded_orbit.txt"
     src.write_text(re10k.format_re10k(presets.make_preset("orbit_left", 8)))

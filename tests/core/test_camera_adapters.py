@@ -3,8 +3,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from realcam_core.camera import adapters, presets, re10k, se3
+from realcam_core.camera import adapters, re10k, se3
 from realcam_core.errors import RealCamInputError
+from realcam_core.trajectory import presets
 
 POSE_DIR = Path(__file__).resolve().parents[1] / "fixtures" / "pose_files_upstream"
 

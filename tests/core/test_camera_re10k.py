@@ -5,7 +5,7 @@ import torch
 
 from realcam_core.camera import re10k, se3
 from realcam_core.errors import RealCamInputError
-from realcam_core.types import Trajectory
+from realcam_core.trajectory.types import Trajectory
 
 POSE_DIR = Path(__file__).resolve().parents[1] / "fixtures" / "pose_files_upstream"
 UPSTREAM_FILES = sorted(POSE_DIR.glob("*.txt"))

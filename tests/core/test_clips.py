@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 import torch
 
-from realcam_core import clips
 from realcam_core.camera import se3
-from realcam_core.camera.presets import make_preset
 from realcam_core.errors import RealCamInputError
-from realcam_core.interpolate import interpolate_c2w, interpolate_trajectory
+from realcam_core.trajectory import clips
+from realcam_core.trajectory.interpolate import interpolate_c2w, interpolate_trajectory
+from realcam_core.trajectory.presets import make_preset
 
 
 def _keys(k: int, seed: int = 0, scale: float = 0.5) -> torch.Tensor:

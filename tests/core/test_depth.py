@@ -390,7 +390,7 @@ def test_resolve_downloads_known_names(tmp_path, monkeypatch):
 
     calls = []
 
-    import realcam_core.hub as hub
+    import realcam_core.weights.hub as hub
 
     def fake_file(repo_id, filename, local_dir):
         calls.append((repo_id, filename))

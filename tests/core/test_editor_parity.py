@@ -17,13 +17,15 @@ from pathlib import Path
 import pytest
 import torch
 
-from realcam_core import editor_state as es
-from realcam_core.camera.presets import PRESET_NAMES, preset_c2w
+from realcam_core.camera.intrinsics import fit_intrinsics
 from realcam_core.camera.se3 import from_euler
 from realcam_core.errors import RealCamInputError
-from realcam_core.interpolate import EASINGS, METHODS, interpolate_c2w
-from realcam_core.render import fit_intrinsics, render_point_cloud, scene_grid_cloud, scene_point_cloud
-from realcam_core.scene import scene_from_depth
+from realcam_core.scene.build import scene_from_depth
+from realcam_core.scene.geometry import scene_grid_cloud, scene_point_cloud
+from realcam_core.scene.render import render_point_cloud
+from realcam_core.trajectory import editor as es
+from realcam_core.trajectory.interpolate import EASINGS, METHODS, interpolate_c2w
+from realcam_core.trajectory.presets import PRESET_NAMES, preset_c2w
 
 REPO = Path(__file__).resolve().parents[2]
 NODE = shutil.which("node")
@@ -67,7 +69,7 @@ def _render_cases(g: torch.Generator) -> list[dict]:
         if s == 1:
             points = points_full
         else:
-            from realcam_core.render import unproject_depth
+            from realcam_core.scene.geometry import unproject_depth
 
             pts = unproject_depth(scene.depth, scene.K)[::s, ::s]
             points = pts[sub_depth > 0]

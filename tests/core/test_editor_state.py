@@ -9,12 +9,12 @@ import math
 import pytest
 import torch
 
-from realcam_core import editor_state as es
-from realcam_core.camera.presets import PRESET_NAMES, make_preset
 from realcam_core.camera.se3 import from_euler
 from realcam_core.errors import RealCamInputError
-from realcam_core.interpolate import interpolate_c2w, interpolate_trajectory
-from realcam_core.render import unproject_depth
+from realcam_core.scene.geometry import unproject_depth
+from realcam_core.trajectory import editor as es
+from realcam_core.trajectory.interpolate import interpolate_c2w, interpolate_trajectory
+from realcam_core.trajectory.presets import PRESET_NAMES, make_preset
 
 
 def _doc(**kw) -> dict:

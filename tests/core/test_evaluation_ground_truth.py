@@ -19,11 +19,11 @@ import math
 import pytest
 import torch
 
-from realcam_core.camera.presets import make_preset
 from realcam_core.evaluation import evaluate_camera_accuracy, track_camera
 from realcam_core.evaluation.synthetic import load_room, perturb_rotation, perturb_translation, random_smooth_path
-from realcam_core.render import render_scene
-from realcam_core.types import Trajectory
+from realcam_core.scene.render import render_scene
+from realcam_core.trajectory.presets import make_preset
+from realcam_core.trajectory.types import Trajectory
 
 N, H, W = 16, 320, 512
 # 3-px splats: with the renderer's default 2 px, surfaces the camera approaches (zoom) break into dot grids
@@ -122,7 +122,7 @@ def test_injected_translation_error_is_recovered_and_grows(room, zoom_report):
 def test_track_camera_recovers_the_path_as_a_trajectory(room):
     req = make_preset("zoom_in", N)
     frames = render_scene(room, req.c2w, H, W, splat=SPLAT).frames
-    from realcam_core.render import fit_intrinsics
+    from realcam_core.camera.intrinsics import fit_intrinsics
 
     traj, est = track_camera(frames, intrinsics=fit_intrinsics(room.K, (room.height, room.width), (H, W)),
                              num_threads=THREADS)

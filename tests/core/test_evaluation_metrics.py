@@ -7,12 +7,12 @@ import math
 import pytest
 import torch
 
-from realcam_core.camera.presets import make_preset
 from realcam_core.camera.se3 import from_euler
 from realcam_core.errors import RealCamInputError
 from realcam_core.evaluation import camera_metrics, evaluate_camera_accuracy, plot_paths
 from realcam_core.evaluation.synthetic import load_room, perturb_rotation, perturb_translation, random_smooth_path
-from realcam_core.types import Trajectory
+from realcam_core.trajectory.presets import make_preset
+from realcam_core.trajectory.types import Trajectory
 
 
 def _path(n: int = 4) -> torch.Tensor:

@@ -1,4 +1,4 @@
-"""Downloads (realcam_core/hub.py): staged under a temporary name, verified, moved into place, resumed."""
+"""Downloads (realcam_core/weights/hub.py): staged under a temporary name, verified, moved into place, resumed."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import os
 import pytest
 
 from realcam_core.errors import RealCamInputError
-from realcam_core.hub import download, leftover_partial, partial_path
+from realcam_core.weights.hub import download, leftover_partial, partial_path
 
 DATA = b"weights" * 100
 

@@ -9,12 +9,12 @@ import pycolmap
 import pytest
 import torch
 
-from realcam_core.camera import make_preset
 from realcam_core.errors import RealCamInputError
 from realcam_core.interchange.colmap import read_colmap_text, write_colmap_text
 from realcam_core.interchange.nerfstudio import read_transforms_json, write_transforms_json
 from realcam_core.interchange.ply import read_ply_points, write_ply
-from realcam_core.types import Trajectory
+from realcam_core.trajectory.presets import make_preset
+from realcam_core.trajectory.types import Trajectory
 
 
 def _traj(lens: bool) -> Trajectory:

@@ -14,15 +14,15 @@ import pygltflib as gl
 import pytest
 import torch
 
-from realcam_core.camera import make_preset
 from realcam_core.camera.adapters import trajectory_from_c2w
 from realcam_core.camera.se3 import look_at
 from realcam_core.errors import RealCamInputError
 from realcam_core.interchange.axes import F4, cv_to_gl, matrix_to_quat_xyzw, quat_xyzw_to_matrix
 from realcam_core.interchange.gltf import gltf_camera_names, read_gltf_trajectory, write_glb
-from realcam_core.render import scene_point_cloud
-from realcam_core.scene import scene_from_depth
-from realcam_core.types import Trajectory
+from realcam_core.scene.build import scene_from_depth
+from realcam_core.scene.geometry import scene_point_cloud
+from realcam_core.trajectory.presets import make_preset
+from realcam_core.trajectory.types import Trajectory
 
 HERE = Path(__file__).parent
 BLENDER = shutil.which("blender")

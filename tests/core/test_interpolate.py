@@ -4,7 +4,7 @@ import torch
 
 from realcam_core.camera import se3
 from realcam_core.errors import RealCamInputError
-from realcam_core.interpolate import (
+from realcam_core.trajectory.interpolate import (
     METHODS,
     interpolate_c2w,
     interpolate_trajectory,

@@ -11,9 +11,9 @@ from safetensors.torch import load_file, save_file
 
 from realcam_core.conformance import _fixture_settings
 from realcam_core.errors import RealCamInputError
-from realcam_core.lazy_weights import open_weights
 from realcam_core.model import build_models, infer_config, load_weights, merge_checkpoints, read_state_dict
 from realcam_core.model.loading import CAMERA_MARKERS, POSE_PREFIX, load_models
+from realcam_core.weights.lazy import open_weights
 
 TINY = Path(__file__).resolve().parents[1] / "fixtures" / "tiny_realcam" / "model.safetensors"
 
@@ -114,7 +114,7 @@ def test_open_weights_refuses_pickled_code_and_truncation(tmp_path):
 
 @pytest.mark.parametrize("name", ["w.pt", "w.safetensors"])
 def test_release_pages_only_touches_file_mapped_tensors(tmp_path, name):
-    from realcam_core.lazy_weights import _FILE_MAPPED, release_pages
+    from realcam_core.weights.lazy import _FILE_MAPPED, release_pages
 
     big = torch.arange(1 << 20, dtype=torch.float32)  # 4 MiB: whole pages
     if name.endswith(".pt"):

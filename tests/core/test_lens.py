@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 
-from realcam_core.camera import make_preset
+from realcam_core.camera.intrinsics import fit_intrinsics
 from realcam_core.camera.lens import (
     dolly_zoom,
     focal_mm_to_k_norm,
@@ -20,9 +20,10 @@ from realcam_core.camera.lens import (
 )
 from realcam_core.camera.re10k import format_re10k, parse_re10k
 from realcam_core.errors import RealCamInputError
-from realcam_core.interpolate import interpolate_trajectory
-from realcam_core.render import fit_intrinsics, render_scene
-from realcam_core.scene import scene_from_depth
+from realcam_core.scene.build import scene_from_depth
+from realcam_core.scene.render import render_scene
+from realcam_core.trajectory.interpolate import interpolate_trajectory
+from realcam_core.trajectory.presets import make_preset
 
 H, W = 96, 144
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from realcam_core import loop_interp as li
 from realcam_core.camera import se3
 from realcam_core.errors import RealCamInputError
+from realcam_core.trajectory import loop as li
 
 B, C, T, H, W = 2, 4, 16, 5, 6
 

@@ -6,9 +6,10 @@ import json
 
 import torch
 
-from realcam_core import editor_state as es
-from realcam_core.camera import presets, re10k
+from realcam_core.camera import re10k
 from realcam_core.camera.intrinsics import default_K
+from realcam_core.trajectory import editor as es
+from realcam_core.trajectory import presets
 
 
 def _intrinsic_columns(text: str) -> set[tuple[str, ...]]:

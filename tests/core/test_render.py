@@ -8,18 +8,11 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from realcam_core.camera.intrinsics import fit_intrinsics
 from realcam_core.errors import RealCamInputError
-from realcam_core.render import (
-    RenderResult,
-    fit_intrinsics,
-    latent_mask,
-    render_point_cloud,
-    render_scene,
-    scene_point_cloud,
-    shaping_mask,
-    unproject_depth,
-)
-from realcam_core.types import Scene
+from realcam_core.scene.geometry import scene_point_cloud, unproject_depth
+from realcam_core.scene.render import RenderResult, latent_mask, render_point_cloud, render_scene, shaping_mask
+from realcam_core.scene.types import Scene
 
 H, W = 40, 64
 K = torch.tensor([[32.0, 0.0, 32.0], [0.0, 32.0, 20.0], [0.0, 0.0, 1.0]])
@@ -288,7 +281,7 @@ def test_chunking_callback_and_out_buffers_do_not_change_the_result():
 @pytest.mark.parametrize("splat", [1, 2, 3])
 def test_batched_and_portable_paths_equal_the_per_frame_path(monkeypatch, splat):
     # GPUs run the z-buffer and filter on whole chunks at once; force that path on the CPU
-    import realcam_core.render as render_mod
+    import realcam_core.scene.render as render_mod
 
     pts, cols = _random_cloud(6, 3000)
     c2w = torch.stack([_yaw(2.0 * a) @ _translation(0.05 * a, 0.01 * a, 0.03 * a) for a in range(5)])

@@ -17,9 +17,9 @@ import pytest
 import torch
 from PIL import Image
 
-import realcam_core.render as R
-from realcam_core.camera.presets import preset_c2w
-from realcam_core.types import Scene
+import realcam_core.scene.render as R
+from realcam_core.scene.types import Scene
+from realcam_core.trajectory.presets import preset_c2w
 
 ROOT = Path(__file__).resolve().parents[2]
 ASSET = ROOT / "assets" / "synthetic_room"

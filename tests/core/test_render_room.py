@@ -12,8 +12,9 @@ import pytest
 import torch
 from PIL import Image
 
-from realcam_core.render import render_point_cloud, render_scene, shaping_mask, unproject_depth
-from realcam_core.types import Scene
+from realcam_core.scene.geometry import unproject_depth
+from realcam_core.scene.render import render_point_cloud, render_scene, shaping_mask
+from realcam_core.scene.types import Scene
 
 ROOT = Path(__file__).resolve().parents[2]
 ASSET = ROOT / "assets" / "synthetic_room"

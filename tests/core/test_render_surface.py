@@ -9,8 +9,9 @@ import warnings
 import pytest
 import torch
 
-from realcam_core.render import render_point_cloud, render_preview, render_scene, shaping_mask, unproject_depth
-from realcam_core.types import Scene
+from realcam_core.scene.geometry import unproject_depth
+from realcam_core.scene.render import render_point_cloud, render_preview, render_scene, shaping_mask
+from realcam_core.scene.types import Scene
 
 H, W = 40, 64
 F = 32.0

@@ -6,7 +6,7 @@ import torch
 from PIL import Image
 
 from realcam_core.errors import RealCamInputError
-from realcam_core.scene import decode_depth, depth_preview, intrinsics_for, read_depth_file, scene_from_depth
+from realcam_core.scene.build import decode_depth, depth_preview, intrinsics_for, read_depth_file, scene_from_depth
 
 
 def test_default_intrinsics_follow_realcam():

@@ -11,11 +11,11 @@ import numpy as np
 import pytest
 import torch
 
-from realcam_core import editor_state as es
 from realcam_core.errors import RealCamInputError
-from realcam_core.render import unproject_depth
-from realcam_core.scene import scene_from_depth
-from realcam_core.scene_file import decode_scene_file, encode_scene_file, write_scene_file
+from realcam_core.scene.build import scene_from_depth
+from realcam_core.scene.geometry import unproject_depth
+from realcam_core.scene.scene_file import decode_scene_file, encode_scene_file, write_scene_file
+from realcam_core.trajectory import editor as es
 
 REPO = Path(__file__).resolve().parents[2]
 NODE = shutil.which("node")

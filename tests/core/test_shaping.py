@@ -165,7 +165,7 @@ def test_sample_in_chunks_equals_blending_inside_the_loop():
 # -- masks ---------------------------------------------------------------------------------
 def test_render_shaping_mask_then_latent_mask_is_upstreams_chain(fx):
     """RealCamPointCloudRender's shaping mask (5x5 erosion) -> latent_mask gives upstream's latent mask."""
-    from realcam_core.render import shaping_mask
+    from realcam_core.scene.render import shaping_mask
 
     visible = torch.from_numpy(np.unpackbits(fx["visible_packed"].numpy(), axis=-1, count=128).astype(bool))
     eroded = shaping_mask(visible, k=5)

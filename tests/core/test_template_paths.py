@@ -11,10 +11,10 @@ import numpy as np
 import torch
 from PIL import Image
 
-from realcam_core import editor_state as es
-from realcam_core.camera import presets
-from realcam_core.render import render_scene
-from realcam_core.types import Scene
+from realcam_core.scene.render import render_scene
+from realcam_core.scene.types import Scene
+from realcam_core.trajectory import editor as es
+from realcam_core.trajectory import presets
 
 ROOT = Path(__file__).resolve().parents[2]
 ASSET = ROOT / "assets" / "synthetic_room"

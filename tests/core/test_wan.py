@@ -6,10 +6,10 @@ import pytest
 import torch
 
 from realcam_core import wan
-from realcam_core.camera import presets
 from realcam_core.errors import RealCamInputError
+from realcam_core.scene.types import Scene
 from realcam_core.shaping import window_predicate, window_steps
-from realcam_core.types import Scene
+from realcam_core.trajectory import presets
 
 
 def scene_with(depths: list[float], invalid: float = 100.0) -> Scene:

@@ -120,7 +120,7 @@ test("fit intrinsics parity", { skip }, () => {
   }
 });
 
-test("interpolation parity with realcam_core.interpolate.interpolate_c2w", { skip }, () => {
+test("interpolation parity with realcam_core.trajectory.interpolate.interpolate_c2w", { skip }, () => {
   for (const c of cases.interpolation) {
     const out = M.interpolateC2w(c.times, c.poses.map(flat), c.num_frames, {
       method: c.method, easing: c.easing, closed: c.closed, easePerSegment: c.ease_per_segment,
@@ -133,7 +133,7 @@ test("interpolation parity with realcam_core.interpolate.interpolate_c2w", { ski
   }
 });
 
-test("preset parity with realcam_core.camera.presets.preset_c2w", { skip }, () => {
+test("preset parity with realcam_core.trajectory.presets.preset_c2w", { skip }, () => {
   for (const c of cases.presets) {
     const out = M.presetC2w(c.name, c.num_frames, c.amplitude);
     out.forEach((m, i) => {

@@ -1,4 +1,4 @@
-// Decodes a scene file (realcam_core/scene_file.py) with the widget's decoder and prints the cloud as
+// Decodes a scene file (realcam_core/scene/scene_file.py) with the widget's decoder and prints the cloud as
 // JSON, so tests/core/test_scene_file.py can compare it with Python's unprojection.
 import { readFileSync } from "node:fs";
 import * as M from "../../web/js/realcam_math.js";

@@ -9,7 +9,8 @@ import pytest
 import requests
 import torch
 
-from realcam_core.camera import presets, re10k
+from realcam_core.camera import re10k
+from realcam_core.trajectory import presets
 
 
 def test_saved_pose_file_reads_back_exactly(server):

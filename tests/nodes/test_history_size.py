@@ -15,7 +15,7 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "scripts"))
 import install_examples  # noqa: E402
 
-from realcam_core import editor_state as es  # noqa: E402
+from realcam_core.trajectory import editor as es  # noqa: E402
 
 RUNS = 50
 MAX_HISTORY_BYTES_PER_RUN = 20_000

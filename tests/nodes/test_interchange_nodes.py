@@ -11,9 +11,10 @@ import pytest
 import torch
 from PIL import Image
 
-from realcam_core.camera import presets, re10k
+from realcam_core.camera import re10k
 from realcam_core.interchange.gltf import read_gltf_trajectory
 from realcam_core.interchange.ply import read_ply_points
+from realcam_core.trajectory import presets
 
 H, W = 48, 64
 
@@ -153,8 +154,8 @@ def test_core_load3d_camera_becomes_a_keyframe(server, scene_inputs):
     out = server.run_ok(prompt)
     traj = _read_saved_pose(server, out, "8")
     from realcam_core.interchange.load3d import load3d_to_c2w, load3d_to_k_norm
-    from realcam_core.render import scene_point_cloud
-    from realcam_core.scene import scene_from_depth
+    from realcam_core.scene.build import scene_from_depth
+    from realcam_core.scene.geometry import scene_point_cloud
 
     img = torch.from_numpy(np.asarray(Image.open(inp / "ic_subject.png"), np.float32) / 255)
     scene = scene_from_depth(img, torch.from_numpy(np.load(inp / "ic_subject_depth.npy")))

@@ -42,8 +42,8 @@ def host(out_path: str) -> None:
 
     folder_paths.folder_names_and_paths["realcam"] = ([str(tmp / "realcam")], set())
     tiny = import_pack_module("realcam_core.testing.tiny_realcam")
-    presets = import_pack_module("realcam_core.camera.presets")
-    clips = import_pack_module("realcam_core.clips")
+    presets = import_pack_module("realcam_core.trajectory.presets")
+    clips = import_pack_module("realcam_core.trajectory.clips")
     mn = import_pack_module("nodes.model_nodes")
     rm = import_pack_module("nodes.realcam_model")
     ln = import_pack_module("nodes.loop_nodes")

@@ -43,7 +43,7 @@ def host(out_path: str) -> None:
 
     folder_paths.folder_names_and_paths["realcam"] = ([str(tmp / "realcam")], set())
     tiny = import_pack_module("realcam_core.testing.tiny_realcam")
-    types_ = import_pack_module("realcam_core.types")
+    types_ = import_pack_module("realcam_core.trajectory.types")
     mn = import_pack_module("nodes.model_nodes")
     rm = import_pack_module("nodes.realcam_model")
     shaping = import_pack_module("nodes.shaping")
@@ -235,7 +235,7 @@ def base_parts_checks(res: dict, folder: Path, tiny, mn, import_pack_module) -> 
 
 
 def _traj(import_pack_module):
-    types_ = import_pack_module("realcam_core.types")
+    types_ = import_pack_module("realcam_core.trajectory.types")
     c2w = torch.eye(4).repeat(FRAMES, 1, 1)
     c2w[:, 0, 3] = torch.linspace(0, 0.2, FRAMES)
     K = torch.tensor([[0.5, 0, 0.5], [0, 0.5, 0.5], [0, 0, 1]]).repeat(FRAMES, 1, 1)

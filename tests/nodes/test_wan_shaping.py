@@ -70,9 +70,9 @@ def host(out_path: str) -> None:
     vae = comfy_nodes.VAELoader().load_vae("tiny_wan_2.1_vae.safetensors")[0]
 
     wn = import_pack_module("nodes.wan_nodes")
-    types = import_pack_module("realcam_core.types")
-    presets = import_pack_module("realcam_core.camera.presets")
-    render = import_pack_module("realcam_core.render")
+    types = import_pack_module("realcam_core.scene.types")
+    presets = import_pack_module("realcam_core.trajectory.presets")
+    render = import_pack_module("realcam_core.scene.render")
     res: dict = {"model_class": type(model.model).__name__,
                  "model_config": type(model.model.model_config).__name__,
                  "vae_channels": vae.latent_channels}

@@ -8,7 +8,7 @@
  * Pixel intrinsics K = {fx, fy, cx, cy} at a stated width/height with pixel centres at +0.5:
  * pixel (col, row) covers [col, col + 1) and its centre is u = col + 0.5.
  *
- * Editor state: the versioned JSON documented in realcam_core/editor_state.py; validateEditorState
+ * Editor state: the versioned JSON documented in realcam_core/trajectory/editor/__init__.py; validateEditorState
  * here applies the same rules and names the same fields in its errors.
  */
 
@@ -313,7 +313,7 @@ export function se3Exp(xi) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Editor state: the versioned JSON (schema in realcam_core/editor_state.py)
+// Editor state: the versioned JSON (schema in realcam_core/trajectory/editor/__init__.py)
 
 /** Bad editor state; `field` names the offending JSON field (e.g. "editor_state.keyframes[2].frame"). */
 export class EditorStateError extends Error {
@@ -368,7 +368,7 @@ function noUnknown(obj, allowed, field) {
 
 /**
  * Validate a decoded editor-state object; returns a normalised copy with every optional field set.
- * Same rules and field names as realcam_core.editor_state.parse_editor_state.
+ * Same rules and field names as realcam_core.trajectory.editor.parse_editor_state.
  * @throws {EditorStateError}
  */
 export function validateEditorState(data) {
@@ -515,7 +515,7 @@ export function bytesToBase64(bytes) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Interpolation: keyframes -> one pose per frame (mirrors realcam_core/interpolate.py)
+// Interpolation: keyframes -> one pose per frame (mirrors realcam_core/trajectory/interpolate.py)
 
 const ROUNDOFF_REL_EPS = 1e-9;
 
@@ -584,7 +584,7 @@ function dlogRight(T) {
 }
 
 /**
- * Per-frame c2w poses from keyframes, as realcam_core.interpolate.interpolate_c2w (time unit: frames).
+ * Per-frame c2w poses from keyframes, as realcam_core.trajectory.interpolate.interpolate_c2w (time unit: frames).
  * @param {number[]} times keyframe frames, strictly ascending
  * @param {number[][]} poses keyframe c2w (row-major 4x4 each)
  * @param {number} numFrames 1..1024
@@ -719,7 +719,7 @@ export function simplifyKeyframes(dense, method = "linear_se3", tolM = 1e-4, tol
 }
 
 // ---------------------------------------------------------------------------------------------
-// Presets (mirrors realcam_core/camera/presets.py)
+// Presets (mirrors realcam_core/trajectory/presets.py)
 
 export const PRESETS = {
   zoom_in: { kind: "translate", axis: [0, 0, 1], amplitude: 1, unit: "m" },
@@ -801,7 +801,7 @@ export function presetKeyframes(name, numFrames = 16, amplitude = null) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Intrinsics and projection (mirrors realcam_core/render.py and camera/intrinsics.py)
+// Intrinsics and projection (mirrors realcam_core/scene/render.py and camera/intrinsics.py)
 
 /** {fx, fy, cx, cy} of a 3x3 K given as nested rows [[fx, 0, cx], [0, fy, cy], [0, 0, 1]]. */
 export function intrinsicsFromRows(K) {
@@ -1257,7 +1257,7 @@ export function retimeFrames(frames, oldN, newN) {
 }
 
 /**
- * Point cloud of a scene file (realcam_core/scene_file.py: "RCPC", u32 header length, JSON header,
+ * Point cloud of a scene file (realcam_core/scene/scene_file.py: "RCPC", u32 header length, JSON header,
  * padding to 4 bytes, float32 depth grid, uint8 rgb grid), unprojected as decodeScenePayload does.
  * @param {ArrayBuffer} buffer
  */

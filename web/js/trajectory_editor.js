@@ -4,7 +4,7 @@
  * - Works in the classic LiteGraph canvas and in the Vue "Nodes 2.0" renderer: everything is one
  *   DOM widget (`addDOMWidget`); nothing is drawn on the node canvas.
  * - The path lives as versioned JSON in the node's `editor_state` STRING widget (hidden here), so
- *   workflows save it and API prompts carry it; realcam_core/editor_state.py validates it.
+ *   workflows save it and API prompts carry it; realcam_core/trajectory/editor/__init__.py validates it.
  * - The scene's point cloud arrives once per run as a binary file in ComfyUI's temp folder, named in
  *   the node's `ui` payload ("realcam_editor"; the prompt history keeps only that name), and is
  *   cached per node (memory + IndexedDB), so editing never needs a re-run.

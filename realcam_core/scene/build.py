@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .camera.intrinsics import K_from_fov, default_K
-from .errors import RealCamInputError, require
+from ..camera.intrinsics import K_from_fov, default_K
+from ..errors import RealCamInputError, require
 from .types import Scene
 
 DEPTH_ENCODINGS = ("metres", "normalised", "disparity")

@@ -16,7 +16,7 @@ import os
 import shutil
 from collections.abc import Callable, Mapping, Sequence
 
-from .errors import RealCamInputError
+from ..errors import RealCamInputError
 
 log = logging.getLogger("RealCam")
 PARTIAL_PREFIX = ".realcam-partial-"

@@ -27,8 +27,8 @@ from collections.abc import Callable, MutableMapping
 import torch
 from torch import nn
 
+from ..errors import RealCamInputError
 from .checkpoint import _HINT, TORCH_SUFFIXES, _tensors, check_safetensors, read_weights
-from .errors import RealCamInputError
 
 
 def open_weights(path: str | os.PathLike, what: str = "checkpoint") -> dict[str, torch.Tensor]:

@@ -31,7 +31,7 @@ from collections.abc import Sequence
 
 import torch
 
-from .camera.se3 import (
+from ..camera.se3 import (
     DEFAULT_ROTATION_ATOL,
     check_poses,
     invert,
@@ -41,7 +41,7 @@ from .camera.se3 import (
     so3_exp,
     so3_log,
 )
-from .errors import RealCamInputError, input_error, require
+from ..errors import RealCamInputError, input_error, require
 from .types import Trajectory
 
 __all__ = [
@@ -316,7 +316,7 @@ def interpolate_trajectory(
 
     K_norm: (3, 3) for every frame or (N, 3, 3) normalised intrinsics, default upstream's 0.5 placeholders.
     """
-    from .camera.intrinsics import per_frame_K_norm
+    from ..camera.intrinsics import per_frame_K_norm
 
     c2w = interpolate_c2w(key_times, key_c2w, num_frames, method, easing, time_unit, closed, ease_per_segment)
     n = c2w.shape[0]

@@ -28,8 +28,8 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from .camera.se3 import relative_to_first
-from .errors import RealCamInputError, require
+from ..camera.se3 import relative_to_first
+from ..errors import RealCamInputError, require
 
 __all__ = [
     "END_CONDITIONING",

@@ -55,8 +55,12 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from .camera.intrinsics import denormalize_K, scale_K
-from .errors import input_error, require
+from ..camera.intrinsics import denormalize_K, fit_intrinsics
+from ..errors import input_error, require
+from .geometry import batched_K as _batched_K
+from .geometry import check_finite as _finite
+from .geometry import check_tensor as _tensor
+from .geometry import scene_grid_cloud, scene_point_cloud
 from .types import Scene
 
 __all__ = [
@@ -64,15 +68,11 @@ __all__ = [
     "PreviewResult",
     "RENDER_MODES",
     "RenderResult",
-    "fit_intrinsics",
     "latent_mask",
     "render_point_cloud",
     "render_preview",
     "render_scene",
-    "scene_grid_cloud",
-    "scene_point_cloud",
     "shaping_mask",
-    "unproject_depth",
 ]
 
 MAX_SPLAT = 8
@@ -100,98 +100,9 @@ class RenderResult:
 # checks
 
 
-def _tensor(x: object, name: str, expected: str) -> torch.Tensor:
-    if not isinstance(x, torch.Tensor):
-        raise input_error(name, f"a torch.Tensor {expected}", type(x).__name__)
-    return x
-
-
-def _finite(x: torch.Tensor, name: str) -> None:
-    require(bool(torch.isfinite(x).all()), name, "finite values", "NaN or inf")
-
-
 def _positive_int(v: object, name: str) -> int:
     require(isinstance(v, int) and not isinstance(v, bool) and v > 0, name, "a positive int", v)
     return int(v)
-
-
-def _batched_K(K: torch.Tensor, n: int, name: str = "K") -> torch.Tensor:
-    """(3, 3) or (n, 3, 3) -> (n, 3, 3) float64."""
-    _tensor(K, name, "(3, 3) or (N, 3, 3)")
-    ok = tuple(K.shape) == (3, 3) or (K.ndim == 3 and tuple(K.shape[1:]) == (3, 3) and K.shape[0] in (1, n))
-    require(ok, name, f"shape (3, 3) or ({n}, 3, 3)", tuple(K.shape))
-    _finite(K, name)
-    return K.detach().to("cpu", torch.float64).reshape(-1, 3, 3).expand(n, 3, 3)  # small matrix maths on the CPU
-
-
-# --------------------------------------------------------------------------------------------------
-# unprojection
-
-
-def unproject_depth(depth: torch.Tensor, K: torch.Tensor) -> torch.Tensor:
-    """Depth (H, W) or (B, H, W) metres + K (3, 3) or (B, 3, 3) -> camera-space points (..., H, W, 3).
-
-    Pixel (i, j) is the ray through its centre (j + 0.5, i + 0.5); the point is that ray at z = depth.
-    Depth 0 (invalid) gives the point (0, 0, 0), which the renderer's near plane culls.
-    """
-    _tensor(depth, "depth", "(H, W) or (B, H, W)")
-    require(depth.ndim in (2, 3), "depth", "shape (H, W) or (B, H, W)", tuple(depth.shape))
-    batched = depth.ndim == 3
-    d = depth if batched else depth.unsqueeze(0)
-    b, h, w = d.shape
-    Kb = _batched_K(K, b)
-    require(bool((torch.linalg.det(Kb) != 0).all()), "K", "invertible intrinsics (fx, fy != 0)", "a singular K")
-    dtype = d.dtype if d.dtype.is_floating_point else torch.float32
-    # rays in float64 on the CPU (every backend has it there), then the depth's dtype and device
-    K_inv = torch.linalg.inv(Kb)  # (B, 3, 3)
-    u = torch.arange(w, dtype=torch.float64) + 0.5
-    v = torch.arange(h, dtype=torch.float64) + 0.5
-    pix = torch.stack([u[None, :].expand(h, w), v[:, None].expand(h, w), torch.ones(h, w, dtype=torch.float64)], -1)
-    rays = torch.einsum("bij,hwj->bhwi", K_inv, pix)  # (B, H, W, 3) = K^-1 (u, v, 1)
-    rays = rays / rays[..., 2:3]  # z component 1, so points have z == depth exactly
-    points = rays.to(device=d.device, dtype=dtype) * d.to(dtype).unsqueeze(-1)
-    return points if batched else points[0]
-
-
-def scene_point_cloud(scene: Scene) -> tuple[torch.Tensor, torch.Tensor]:
-    """The scene's valid pixels as a point cloud: points (P, 3) in the scene camera, colours (P, 3)."""
-    scene.validate()
-    points = unproject_depth(scene.depth.float(), scene.K)
-    keep = scene.mask.bool() & (scene.depth > 0) & torch.isfinite(scene.depth)
-    return points[keep], scene.image.float()[keep]
-
-
-def scene_grid_cloud(scene: Scene) -> tuple[torch.Tensor, torch.Tensor]:
-    """Every pixel of the scene as a point, row-major (H * W, 3), colours (H * W, 3); invalid pixels
-    (mask off, depth 0 or not finite) are put at the origin, where the renderer's near plane culls them."""
-    scene.validate()
-    keep = scene.mask.bool() & (scene.depth > 0) & torch.isfinite(scene.depth)
-    depth = torch.where(keep, scene.depth.float(), torch.zeros((), dtype=torch.float32, device=scene.depth.device))
-    return unproject_depth(depth, scene.K).reshape(-1, 3), scene.image.float().reshape(-1, 3)
-
-
-# --------------------------------------------------------------------------------------------------
-# intrinsics for an output size
-
-
-def fit_intrinsics(K: torch.Tensor, src_hw: tuple[int, int], dst_hw: tuple[int, int], fit: str = "crop") -> torch.Tensor:
-    """Pixel K (..., 3, 3) at src (H, W) -> the camera that shows the same view at dst (H, W).
-
-    "stretch" scales each axis by its own ratio (the image is squashed to the new aspect); "crop"
-    scales both by the larger ratio and centre-crops the overflow, as upstream's resize-then-crop
-    does, so pixels stay square and the focal length stays isotropic.
-    """
-    require(fit in ("crop", "stretch"), "fit", "'crop' or 'stretch'", fit)
-    if fit == "stretch" or tuple(src_hw) == tuple(dst_hw):
-        return scale_K(K, tuple(src_hw), tuple(dst_hw))
-    (sh, sw), (dh, dw) = src_hw, dst_hw
-    s = max(dh / sh, dw / sw)
-    out = K.clone()
-    out[..., 0, :] = K[..., 0, :] * s
-    out[..., 1, :] = K[..., 1, :] * s
-    out[..., 0, 2] -= (sw * s - dw) / 2
-    out[..., 1, 2] -= (sh * s - dh) / 2
-    return out
 
 
 # --------------------------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 
 import torch
 
-from .errors import RealCamInputError
+from ..errors import RealCamInputError
 
 TORCH_SUFFIXES = (".pth", ".pt", ".bin", ".ckpt")
 _HINT = "delete it and download it again"

@@ -28,10 +28,10 @@ import math
 
 import torch
 
+from ..camera.intrinsics import UPSTREAM_K_NORM, per_frame_K_norm
+from ..camera.se3 import from_euler, look_at, snap_roundoff
 from ..errors import RealCamInputError, require
-from ..types import Trajectory
-from .intrinsics import UPSTREAM_K_NORM, per_frame_K_norm
-from .se3 import from_euler, look_at, snap_roundoff
+from .types import Trajectory
 
 __all__ = [
     "MAX_PRESET_FRAMES",

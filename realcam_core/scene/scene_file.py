@@ -27,7 +27,7 @@ import struct
 
 import numpy as np
 
-from .errors import RealCamInputError, require
+from ..errors import RealCamInputError, require
 
 MAGIC = b"RCPC"
 VERSION = 1

@@ -21,8 +21,8 @@ from dataclasses import dataclass
 
 import torch
 
-from .camera.se3 import check_poses, invert, relative_to_first, rotation_angle, se3_exp, se3_log
-from .errors import RealCamInputError, require
+from ..camera.se3 import check_poses, invert, relative_to_first, rotation_angle, se3_exp, se3_log
+from ..errors import RealCamInputError, require
 from .interpolate import interpolate_c2w
 from .types import Trajectory
 
@@ -88,13 +88,6 @@ def check_loop(c2w: torch.Tensor | Trajectory, tol_m: float = LOOP_TOL_M, tol_de
 
 
 # -- closing a path -------------------------------------------------------------------------
-def _keyframes(traj: Trajectory) -> tuple[list[float], torch.Tensor]:
-    """The trajectory's keyframes (times in frames, c2w (K, 4, 4)), or every frame if it has none."""
-    if traj.key_c2w is not None and len(traj.key_times) == traj.key_c2w.shape[0] and traj.key_c2w.shape[0] >= 1:
-        return [float(t) for t in traj.key_times], traj.key_c2w
-    return [float(i) for i in range(traj.num_frames)], traj.c2w
-
-
 def close_trajectory(traj: Trajectory, num_frames: int | None = None, return_fraction: float | None = None) -> Trajectory:
     """A closed version of `traj`: its keyframes, then back to the first pose at the last frame (C1 seam).
 
@@ -107,7 +100,7 @@ def close_trajectory(traj: Trajectory, num_frames: int | None = None, return_fra
     traj.validate()
     n = traj.num_frames if num_frames is None else num_frames
     require(isinstance(n, int) and n >= 3, "num_frames", "at least 3 frames for a loop", n)
-    times, keys = _keyframes(traj)
+    times, keys = traj.keyframes()
     keys = keys.detach().to(torch.float64)
     if len(times) >= 3 and check_loop(keys[[0, -1]]).closed:
         # the end already is the start: that keyframe becomes the seam, the timing stays
