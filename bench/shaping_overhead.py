@@ -123,7 +123,7 @@ def main() -> None:
     import nodes as comfy_nodes
 
     core = pack_module("realcam_core.shaping")
-    shaping = pack_module("nodes.shaping")
+    shaping = pack_module("realcam_comfy.shaping")
 
     model = build_model(a.hidden)
     g = torch.Generator().manual_seed(1)

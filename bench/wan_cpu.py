@@ -47,7 +47,7 @@ def shaping_child(steps: int, repeats: int) -> dict:
     folder_paths.add_model_folder_path("diffusion_models", str(tmp))
     tiny_wan.write_tiny_dit(tmp / "tiny.safetensors", "fun_camera_2.2")
     model = comfy_nodes.UNETLoader().load_unet("tiny.safetensors", "default")[0]
-    shaping = import_pack_module("nodes.shaping")
+    shaping = import_pack_module("realcam_comfy.shaping")
     wan = import_pack_module("realcam_core.wan")
     g = torch.Generator().manual_seed(0)
     text = [[torch.randn(1, 8, 4096, generator=g), {}]]

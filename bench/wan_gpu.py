@@ -59,7 +59,7 @@ def main() -> None:
     del sd
     print(f"model: {type(model.model.model_config).__name__}, {dims}")
 
-    shaping = import_pack_module("nodes.shaping")
+    shaping = import_pack_module("realcam_comfy.shaping")
     wan_nodes = import_pack_module("nodes.wan_nodes")
     wan = import_pack_module("realcam_core.wan")
     presets = import_pack_module("realcam_core.trajectory.presets")

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from comfy_api.latest import ComfyExtension, io
 
+from ..realcam_comfy.common import register_model_folders
+from ..realcam_comfy.presentation import present
+from ..realcam_comfy.upload import register_routes
+from ..realcam_comfy.validation import install_validation
 from . import (
     camera_nodes,
     depth_nodes,
@@ -14,14 +18,11 @@ from . import (
     loop_nodes,
     model_nodes,
     render_nodes,
-    shaping,
+    sampler_nodes,
+    shaping_nodes,
     trajectory_nodes,
     wan_nodes,
 )
-from .common import register_model_folders
-from .presentation import present
-from .upload import register_routes
-from .validation import install_validation
 
 register_model_folders()
 
@@ -34,7 +35,8 @@ NODE_CLASSES: list[type[io.ComfyNode]] = [
         *trajectory_nodes.NODES,
         *editor.NODES,
         *model_nodes.NODES,
-        *shaping.NODES,
+        *sampler_nodes.NODES,
+        *shaping_nodes.NODES,
         *loop_nodes.NODES,
         *wan_nodes.NODES,
         *interchange_nodes.NODES,  # glTF / PLY / COLMAP / nerfstudio / Load3D cameras in and out

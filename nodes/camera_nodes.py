@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from comfy_api.latest import io
 
+from ..realcam_comfy.common import CATEGORY, TrajectoryType, input_file, list_input_files
+from ..realcam_comfy.file_policy import write_output
 from ..realcam_core.camera import re10k as core_re10k
 from ..realcam_core.errors import RealCamInputError
 from ..realcam_core.paths import check_name
 from ..realcam_core.trajectory import presets as core_presets
 from ..realcam_core.wan import FRAME_CHOICES, frames_for
-from .common import CATEGORY, TrajectoryType, input_file, list_input_files
-from .file_policy import write_output
 
 POSE_SUFFIXES = (".txt",)
 

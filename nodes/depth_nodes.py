@@ -5,11 +5,7 @@ from __future__ import annotations
 import torch
 from comfy_api.latest import io, ui
 
-from ..realcam_core import depth as core_depth
-from ..realcam_core.errors import RealCamInputError
-from ..realcam_core.paths import check_name
-from ..realcam_core.scene import build as core_scene
-from .common import (
+from ..realcam_comfy.common import (
     CATEGORY,
     DEPTH_FOLDER,
     DepthModelType,
@@ -20,7 +16,11 @@ from .common import (
     progress,
     torch_device,
 )
-from .file_policy import check_model_path
+from ..realcam_comfy.file_policy import check_model_path
+from ..realcam_core import depth as core_depth
+from ..realcam_core.errors import RealCamInputError
+from ..realcam_core.paths import check_name
+from ..realcam_core.scene import build as core_scene
 
 DEPTH_FILE_SUFFIXES = (".png", ".npy", ".tif", ".tiff")
 

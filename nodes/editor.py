@@ -8,10 +8,10 @@ import os
 import folder_paths
 from comfy_api.latest import io
 
+from ..realcam_comfy.common import CATEGORY, SceneType, TrajectoryType
 from ..realcam_core.errors import RealCamInputError
 from ..realcam_core.scene.scene_file import write_scene_file
 from ..realcam_core.trajectory import editor as core_editor
-from .common import CATEGORY, SceneType, TrajectoryType
 
 log = logging.getLogger("comfyui-realcam.editor")
 

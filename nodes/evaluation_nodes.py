@@ -8,11 +8,11 @@ import comfy.model_management as mm
 import folder_paths
 from comfy_api.latest import io, ui
 
+from ..realcam_comfy.common import CATEGORY, SceneType, TrajectoryType, progress
 from ..realcam_core.camera.intrinsics import default_K
 from ..realcam_core.evaluation import INTRINSICS, evaluate_camera_accuracy, plot_paths, track_camera, video_intrinsics
 from ..realcam_core.scene.types import Scene
 from ..realcam_core.trajectory.types import Trajectory
-from .common import CATEGORY, SceneType, TrajectoryType, progress
 
 log = logging.getLogger("realcam")
 

@@ -13,13 +13,13 @@ import folder_paths
 import torch
 from comfy_api.latest import io
 
+from ..realcam_comfy.common import CATEGORY, SceneType, TrajectoryType, input_file, list_input_files
 from ..realcam_core.camera.adapters import trajectory_from_c2w
 from ..realcam_core.camera.lens import keyframe_K_norm
 from ..realcam_core.errors import RealCamInputError
 from ..realcam_core.interchange import colmap, gltf, load3d, nerfstudio, ply
 from ..realcam_core.scene.geometry import scene_point_cloud
 from ..realcam_core.trajectory.types import Trajectory
-from .common import CATEGORY, SceneType, TrajectoryType, input_file, list_input_files
 
 SUB = CATEGORY + "/interchange"
 GLTF_SUFFIXES = (".glb", ".gltf")

@@ -5,9 +5,9 @@ from __future__ import annotations
 import torch
 from comfy_api.latest import io
 
+from ..realcam_comfy.common import CATEGORY, SceneType, TrajectoryType
 from ..realcam_core.camera import lens
 from ..realcam_core.errors import RealCamInputError
-from .common import CATEGORY, SceneType, TrajectoryType
 
 SENSOR_TIP = "Sensor width in mm that the focal length refers to (36 = full frame); it spans the image width."
 

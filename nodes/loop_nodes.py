@@ -15,14 +15,14 @@ import node_helpers
 import torch
 from comfy_api.latest import io, ui
 
+from ..realcam_comfy.common import CATEGORY, TrajectoryType
+from ..realcam_comfy.conditioning import KEY_CAMERA, KEY_CONCAT, KEY_FRAMES
 from ..realcam_core.errors import RealCamInputError, require
+from ..realcam_core.model.preprocess import resize_crop
 from ..realcam_core.trajectory import clips as core_clips
 from ..realcam_core.trajectory import loop as core
 from ..realcam_core.trajectory.plot import plot_trajectory
 from ..realcam_core.trajectory.types import Trajectory
-from .common import CATEGORY, TrajectoryType
-from .model_nodes import resize_crop
-from .realcam_model import KEY_CAMERA, KEY_CONCAT, KEY_FRAMES
 
 log = logging.getLogger("RealCam")
 

@@ -1,7 +1,7 @@
 """RealCam-I2V model nodes: checkpoint loader, image-to-video conditioning, sampler (ARCHITECTURE §4-5).
 
-The model itself (BaseModel subclass, sampling, conds) lives in `realcam_model.py`; these nodes
-only resolve files, check pairs, prepare conditioning and drive core sampling.
+The model itself (BaseModel subclass, sampling, conds) lives in `realcam_comfy/`; these nodes
+only resolve files, check pairs and prepare conditioning. The sampler is `sampler_nodes`.
 """
 
 from __future__ import annotations
@@ -10,28 +10,25 @@ import logging
 import os
 import re
 
-import comfy.sample
-import comfy.samplers
-import comfy.utils
 import folder_paths
-import latent_preview
 import torch
-import torch.nn.functional as F
 from comfy_api.latest import io
 
-from ..realcam_core import shaping as core_shaping
+from ..realcam_comfy import conditioning as rm
+from ..realcam_comfy.base_parts import clip_from, clip_vision_from, vae_from
+from ..realcam_comfy.common import CATEGORY, REALCAM_FOLDER, TrajectoryType
+from ..realcam_comfy.conditioning import with_values
+from ..realcam_comfy.file_policy import check_model_path
+from ..realcam_comfy.model_base import build_model_patcher
 from ..realcam_core.errors import RealCamInputError, require
 from ..realcam_core.model import CameraCondition, classify_checkpoint, infer_config, merge_checkpoints
 from ..realcam_core.model.loading import POSE_PREFIX, RESAMPLER_PREFIX, UNET_PREFIX
+from ..realcam_core.model.preprocess import clip_squash, resize_crop
 from ..realcam_core.model.sources import KNOWN_CHECKPOINTS, download_checkpoint
 from ..realcam_core.paths import check_name
 from ..realcam_core.trajectory.types import Trajectory
 from ..realcam_core.weights.hub import hub_offline, hub_url
 from ..realcam_core.weights.lazy import open_weights, release_pages
-from . import realcam_model as rm
-from .base_parts import clip_from, clip_vision_from, vae_from
-from .common import CATEGORY, REALCAM_FOLDER, TrajectoryType
-from .file_policy import check_model_path
 
 log = logging.getLogger("RealCam")
 CKPT_SUFFIXES = (".safetensors", ".ckpt", ".pt", ".pth")
@@ -164,7 +161,7 @@ def load_realcam(base_path: str | None, cam_path: str | None, dtype: torch.dtype
     cfg = infer_config(merged, variant=variant, image_size=image_size)
     log.info("RealCam: %s model, %s, image %s, %d frames", cfg.variant, cfg.diffusion.parameterization,
              cfg.image_size, cfg.unet.temporal_length)
-    patcher = rm.build_model_patcher(merged, cfg, dtype=dtype)
+    patcher = build_model_patcher(merged, cfg, dtype=dtype)
     for k, v in merged.items():  # copied into the model: drop their file pages (the rest stays for VAE / CLIP)
         if k.startswith((UNET_PREFIX, POSE_PREFIX, RESAMPLER_PREFIX)):
             release_pages(v)
@@ -238,31 +235,6 @@ def interp_note(base_name: str, camera_name: str) -> str | None:
 
 
 # ------------------------------------------------------------------------------------------ conditioning
-def resize_crop(image: torch.Tensor, height: int, width: int) -> tuple[torch.Tensor, tuple[int, int]]:
-    """IMAGE (B, H, W, 3) -> (B, height, width, 3): aspect-preserving resize then centre crop (upstream).
-
-    Returns the image and the resized size (Hr, Wr) before the crop (the intrinsics refer to it).
-    """
-    _, h0, w0, _ = image.shape
-    if w0 / h0 > width / height:
-        hr, wr = height, int(w0 * height / h0)
-    else:
-        hr, wr = int(h0 * width / w0), width
-    x = F.interpolate(image.movedim(-1, 1).float(), size=(hr, wr), mode="bilinear", antialias=True,
-                      align_corners=False)
-    top, left = (hr - height) // 2, (wr - width) // 2
-    return x[:, :, top:top + height, left:left + width].movedim(1, -1).clamp(0, 1), (hr, wr)
-
-
-def clip_squash(image: torch.Tensor, size: int = 224) -> torch.Tensor:
-    """IMAGE (B, H, W, 3) -> (B, size, size, 3) squashed (no crop), kornia bicubic as upstream."""
-    import kornia
-
-    x = kornia.geometry.resize(image.movedim(-1, 1).float(), (size, size), interpolation="bicubic",
-                               align_corners=True, antialias=True)
-    return x.movedim(1, -1).clamp(0, 1)
-
-
 def camera_from_trajectory(traj: Trajectory, height: int, width: int, resized: tuple[int, int],
                            seed: int = 0) -> CameraCondition:
     """(1, T, 4, 4) c2w relative to frame 0 and (1, T, 3, 3) pixel K at the model resolution.
@@ -280,10 +252,6 @@ def camera_from_trajectory(traj: Trajectory, height: int, width: int, resized: t
     K[:, 1, 2] = height / 2
     K[:, 2, 2] = 1
     return CameraCondition(rel[None], K[None], (height, width), seed).validate()
-
-
-def with_values(conditioning: list, values: dict) -> list:
-    return [[c[0], {**c[1], **values}] for c in conditioning]
 
 
 class RealCamImageToVideo(io.ComfyNode):
@@ -342,132 +310,4 @@ class RealCamImageToVideo(io.ComfyNode):
         return io.NodeOutput(pos, neg, {"samples": empty})
 
 
-# ------------------------------------------------------------------------------------------ sampler
-DDIM = "realcam_ddim"
-TRAILING = "realcam_trailing"
-
-
-def cond_value(conditioning: list, key: str):
-    for c in conditioning:
-        if key in c[1]:
-            return c[1][key]
-    return None
-
-
-def paste_kept(samples: torch.Tensor, latent: torch.Tensor, noise_mask: torch.Tensor | None) -> torch.Tensor:
-    """Where `noise_mask` is 0 the input latent comes back exactly (upstream's final overlap paste).
-
-    The mask keeps those frames during sampling, but a schedule that stops at sigma > 0 (realcam_trailing ends
-    at alpha_bar(0) < 1) leaves them with a trace of noise and the VP rescale. samples, latent (B, C, h, w);
-    noise_mask broadcastable as core's (frames-as-batch (T, 1, h, w) for continuation). Soft (0 < m < 1) mask
-    values are left to core sampling.
-    """
-    if noise_mask is None:
-        return samples
-    keep = comfy.utils.reshape_mask(noise_mask.float(), samples.shape).to(samples.device) == 0
-    return torch.where(keep, latent.to(samples), samples)
-
-
-def check_preview(preview_frames, samples: torch.Tensor, frames: int) -> None:
-    """The preview must match the video latent (frames, 8x its size) before the mask is looked at."""
-    require(torch.is_tensor(preview_frames) and preview_frames.ndim == 4, "preview_frames",
-            "an IMAGE batch (frames, H, W, 3)", getattr(preview_frames, "shape", type(preview_frames).__name__))
-    h, w = int(samples.shape[-2]) * 8, int(samples.shape[-1]) * 8
-    require(preview_frames.shape[0] == frames, "preview_frames",
-            f"{frames} frames (the latent's length, one preview frame per video frame)",
-            f"{preview_frames.shape[0]} frames")
-    require(tuple(preview_frames.shape[1:3]) == (h, w), "preview_frames",
-            f"{w}x{h} pixels (the latent's size x 8; render the preview at the video size)",
-            f"{preview_frames.shape[2]}x{preview_frames.shape[1]}")
-
-
-class RealCamSampler(io.ComfyNode):
-    @classmethod
-    def define_schema(cls) -> io.Schema:
-        return io.Schema(
-            node_id="RealCamSampler",
-            display_name="RealCam Sampler",
-            category=CATEGORY,
-            description="Samples a RealCam-I2V video with core ComfyUI sampling. Defaults reproduce upstream: "
-                        "DDIM eta 1 (realcam_ddim), trailing timesteps (realcam_trailing), 25 steps, cfg 7.5, "
-                        "guidance rescale 0.7. Optional scene-constrained noise shaping with the preview render.",
-            inputs=[
-                io.Model.Input("model"),
-                io.Conditioning.Input("positive"),
-                io.Conditioning.Input("negative"),
-                io.Latent.Input("latent"),
-                io.Int.Input("seed", default=0, min=0, max=0xFFFFFFFFFFFFFFFF, control_after_generate=True,
-                             tooltip="Noise seed (initial noise, ancestral noise and the shaping noise)."),
-                io.Int.Input("steps", default=25, min=1, max=1000, tooltip="Sampling steps (upstream: 25)."),
-                io.Float.Input("cfg", default=7.5, min=0.0, max=100.0, step=0.1, round=0.01,
-                               tooltip="Classifier-free guidance over text and image together (upstream: 7.5)."),
-                io.Combo.Input("sampler_name", options=[DDIM, *comfy.samplers.SAMPLER_NAMES], default=DDIM,
-                               tooltip="realcam_ddim = upstream DDIM (eta below). Core's 'ddim' is eta 0."),
-                io.Combo.Input("scheduler", options=[TRAILING, *comfy.samplers.SCHEDULER_NAMES], default=TRAILING,
-                               tooltip="realcam_trailing = upstream's trailing timesteps ending at alpha_bar(0)."),
-                io.Float.Input("eta", default=1.0, min=0.0, max=1.0, step=0.01, tooltip="realcam_ddim only."),
-                io.Float.Input("guidance_rescale", default=0.7, min=0.0, max=1.0, step=0.01,
-                               tooltip="Rescale the guided output towards the std of the conditional one (0 = off)."),
-                io.Boolean.Input("noise_shaping", default=True,
-                                 tooltip="Shape the high-noise steps with the preview where shaping_mask is set."),
-                io.Image.Input("preview_frames", optional=True, tooltip="Preview render (one frame per video frame)."),
-                io.Mask.Input("shaping_mask", optional=True, tooltip="RealCam Point Cloud Render's shaping mask."),
-                io.Vae.Input("vae", optional=True, tooltip="To encode preview_frames."),
-                io.Combo.Input("shaping_mode", options=list(core_shaping.MODES), default="xt_paste",
-                               tooltip="xt_paste: blend the noised preview into the sampler state (the official code); "
-                                       "x0_paste: paste the preview into the predicted clean latent (the paper's text)."),
-                io.Combo.Input("window_units", options=list(core_shaping.UNITS), default="timestep",
-                               tooltip="timestep: DDPM timesteps 1000..0; sigma_percent: 0 (noisiest) .. 1, as core's start/end percent."),
-                io.Float.Input("window_start", default=1000.0, min=0.0, max=1000.0, step=0.001,
-                               tooltip="Where shaping starts (the noisy end of the window)."),
-                io.Float.Input("window_end", default=900.0, min=0.0, max=1000.0, step=0.001,
-                               tooltip="Where shaping ends (upstream: timestep 900, i.e. the first 3 of 25 steps)."),
-            ],
-            outputs=[io.Latent.Output(display_name="latent")],
-        )
-
-    @classmethod
-    def execute(cls, model, positive, negative, latent, seed, steps, cfg, sampler_name, scheduler, eta,
-                guidance_rescale, noise_shaping, preview_frames=None, shaping_mask=None, vae=None,
-                shaping_mode="xt_paste", window_units="timestep", window_start=1000.0,
-                window_end=900.0) -> io.NodeOutput:
-        frames = cond_value(positive, rm.KEY_FRAMES)
-        require(frames is not None, "positive", "conditioning from RealCam Image To Video")
-        m = model.clone()
-        if guidance_rescale > 0:
-            m.set_model_sampler_cfg_function(rm.guidance_rescale_cfg(guidance_rescale, int(frames)))
-        if noise_shaping and (preview_frames is not None or shaping_mask is not None):
-            require(preview_frames is not None and shaping_mask is not None and vae is not None,
-                    "noise_shaping", "preview_frames, shaping_mask and vae together (or turn noise_shaping off)")
-            from .shaping import ShapingSpec, apply_noise_shaping
-
-            check_preview(preview_frames, latent["samples"], int(frames))
-            preview = vae.encode(preview_frames[..., :3])
-            spec = ShapingSpec(preview=preview, mask=shaping_mask,
-                               window=core_shaping.ShapingWindow(window_start, window_end, window_units),
-                               mode=shaping_mode, start=cond_value(positive, rm.KEY_CONCAT)[:1])  # frame 0 (interp concat has T)
-            m = apply_noise_shaping(m, spec)
-        ms = m.get_model_object("model_sampling")
-        if scheduler == TRAILING:
-            require(hasattr(ms, "num_timesteps"), "scheduler", "a discrete-timestep model for realcam_trailing")
-            sigmas = rm.upstream_schedule(ms, steps)
-        else:
-            sigmas = comfy.samplers.calculate_sigmas(ms, scheduler, steps).cpu()
-        sampler = (comfy.samplers.KSAMPLER(rm.sample_realcam_ddim, extra_options={"eta": float(eta)})
-                   if sampler_name == DDIM else comfy.samplers.sampler_object(sampler_name))
-        x = comfy.sample.fix_empty_latent_channels(m, latent["samples"])
-        noise = comfy.sample.prepare_noise(x, seed, latent.get("batch_index"))
-        callback = latent_preview.prepare_callback(m, len(sigmas) - 1)
-        samples = comfy.sample.sample_custom(m, noise, cfg, sampler, sigmas, positive, negative, x,
-                                             noise_mask=latent.get("noise_mask"), callback=callback,
-                                             disable_pbar=not comfy.utils.PROGRESS_BAR_ENABLED, seed=seed)
-        if float(sigmas[-1]) > 0:  # upstream ends at alpha_bar(0) and decodes that VP latent
-            samples = rm.vp_latent(samples, float(sigmas[-1]))
-        samples = paste_kept(samples, x, latent.get("noise_mask"))
-        out = dict(latent)
-        out["samples"] = samples
-        out.pop("noise_mask", None)
-        return io.NodeOutput(out)
-
-
-NODES = [RealCamCheckpointLoader, RealCamImageToVideo, RealCamSampler]
+NODES = [RealCamCheckpointLoader, RealCamImageToVideo]

@@ -5,10 +5,10 @@ from __future__ import annotations
 import torch
 from comfy_api.latest import io, ui
 
+from ..realcam_comfy.common import CATEGORY, SceneType, TrajectoryType, progress, torch_device
 from ..realcam_core.camera.intrinsics import fit_intrinsics
 from ..realcam_core.camera.lens import render_K
 from ..realcam_core.scene import render as core_render
-from .common import CATEGORY, SceneType, TrajectoryType, progress, torch_device
 
 MAX_PREVIEW_FRAMES = 16
 PREVIEW_FPS = 8.0

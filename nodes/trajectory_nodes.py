@@ -5,12 +5,12 @@ from __future__ import annotations
 import torch
 from comfy_api.latest import io, ui
 
+from ..realcam_comfy.common import CATEGORY, CameraCtrlPosesType, TrajectoryType
 from ..realcam_core.camera import adapters, lens
 from ..realcam_core.errors import RealCamInputError
 from ..realcam_core.trajectory import interpolate as core_interp
 from ..realcam_core.trajectory.plot import plot_trajectory
 from ..realcam_core.wan import FRAME_CHOICES, frames_for
-from .common import CATEGORY, CameraCtrlPosesType, TrajectoryType
 
 
 def thin_keyframes(times: list[float], keys, cap: int):

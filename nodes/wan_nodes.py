@@ -7,11 +7,11 @@ import comfy.utils
 import torch
 from comfy_api.latest import io
 
+from ..realcam_comfy.common import CATEGORY, SceneType, TrajectoryType
+from ..realcam_comfy.shaping import ShapingSpec, apply_noise_shaping
 from ..realcam_core import shaping as core_shaping
 from ..realcam_core import wan as core_wan
 from ..realcam_core.errors import RealCamInputError, require
-from .common import CATEGORY, SceneType, TrajectoryType
-from .shaping import ShapingSpec, apply_noise_shaping
 
 
 def resize_like_core(images: torch.Tensor, width: int, height: int) -> torch.Tensor:

@@ -1,7 +1,7 @@
 """Path policy: every file the pack reads or writes stays inside the folders the host allows.
 
 Pure logic (no ComfyUI import): the caller passes the allowed roots. The ComfyUI adapter that knows
-the roots (model folders incl. extra_model_paths.yaml, input/, output/, temp/) is `nodes/file_policy.py`.
+the roots (model folders incl. extra_model_paths.yaml, input/, output/, temp/) is `realcam_comfy/file_policy.py`.
 
 API (all raise `PathPolicyError`, a RealCamInputError whose message names the widget and the folder):
 
@@ -23,7 +23,7 @@ API (all raise `PathPolicyError`, a RealCamInputError whose message names the wi
 
 Example (a new file widget):
 
-    from ..realcam_core import paths
+    from ..realcam_core import paths  # in realcam_comfy/ or nodes/
     path = paths.resolve_read(value, [input_dir], "colmap_file", suffixes=(".bin", ".txt"))
 """
 

@@ -53,7 +53,7 @@ def tiny_fixture_model(fixture: Path):
 
     from safetensors.torch import load_file
 
-    rm = import_pack_module("nodes.realcam_model")
+    rm = import_pack_module("realcam_comfy.model_base")
     conf = import_pack_module("realcam_core.conformance")
     model_pkg = import_pack_module("realcam_core.model")
     cfg_json = json.loads((fixture / "config.json").read_text())

@@ -33,7 +33,7 @@ def host(out_path: str) -> None:
     import comfy.samplers
     from comfy_extras.nodes_pag import PerturbedAttentionGuidance
 
-    rm = import_pack_module("nodes.realcam_model")
+    rm = import_pack_module("realcam_comfy.conditioning")
     model_pkg = import_pack_module("realcam_core.model")
 
     cfg_json, io, hw, cfg, patcher = tiny_fixture_model(FIXTURE)

@@ -45,7 +45,8 @@ def host(out_path: str) -> None:
     presets = import_pack_module("realcam_core.trajectory.presets")
     clips = import_pack_module("realcam_core.trajectory.clips")
     mn = import_pack_module("nodes.model_nodes")
-    rm = import_pack_module("nodes.realcam_model")
+    rm = import_pack_module("realcam_comfy.conditioning")
+    sm = import_pack_module("nodes.sampler_nodes")
     ln = import_pack_module("nodes.loop_nodes")
 
     tiny.write_tiny_realcam(tmp / "realcam", tiny.TinySpec(variant="512", frames=FRAMES, image_size=(SIZE, SIZE)))
@@ -84,7 +85,7 @@ def host(out_path: str) -> None:
         args = dict(seed=seed, steps=4, cfg=3.0, sampler_name="realcam_ddim", scheduler="realcam_trailing", eta=1.0,
                     guidance_rescale=0.7, noise_shaping=False)
         args.update(kw)
-        return mn.RealCamSampler.execute(model, pos, neg, latent, **args).result[0]
+        return sm.RealCamSampler.execute(model, pos, neg, latent, **args).result[0]
 
     # -- loop: shaping pulls the last frame onto the start latent ----------------------------------
     pos, neg, latent = i2v(closed)

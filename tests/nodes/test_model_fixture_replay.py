@@ -41,8 +41,9 @@ def host(out_path: str) -> None:
     import comfy.k_diffusion.sampling as kds
     import comfy.samplers
 
-    rm = import_pack_module("nodes.realcam_model")
-    shaping_nodes = import_pack_module("nodes.shaping")
+    rm = import_pack_module("realcam_comfy.sampling")
+    rc = import_pack_module("realcam_comfy.conditioning")
+    shaping_nodes = import_pack_module("realcam_comfy.shaping")
     core_shaping = import_pack_module("realcam_core.shaping")
     model_pkg = import_pack_module("realcam_core.model")
 
@@ -55,8 +56,8 @@ def host(out_path: str) -> None:
     scale = patcher.model.latent_format.scale_factor
 
     def cond(text: torch.Tensor, clip: torch.Tensor) -> list:
-        return [[text, {rm.KEY_CONCAT: io["in.cond_latent"][:1, :, 0] / scale, rm.KEY_IMAGE: clip, rm.KEY_CAMERA: cam,
-                        rm.KEY_FS: int(io["in.fs"][0]), rm.KEY_FRAMES: frames}]]
+        return [[text, {rc.KEY_CONCAT: io["in.cond_latent"][:1, :, 0] / scale, rc.KEY_IMAGE: clip, rc.KEY_CAMERA: cam,
+                        rc.KEY_FS: int(io["in.fs"][0]), rc.KEY_FRAMES: frames}]]
 
     positive = cond(io["in.text_context"][:1], io["in.clip_image_hidden"][:1])
     negative = cond(io["in.text_context_uncond"][:1], io["in.clip_image_hidden_uncond"][:1])

@@ -45,8 +45,10 @@ def host(out_path: str) -> None:
     tiny = import_pack_module("realcam_core.testing.tiny_realcam")
     types_ = import_pack_module("realcam_core.trajectory.types")
     mn = import_pack_module("nodes.model_nodes")
-    rm = import_pack_module("nodes.realcam_model")
-    shaping = import_pack_module("nodes.shaping")
+    rm = import_pack_module("realcam_comfy.sampling")
+    rc = import_pack_module("realcam_comfy.conditioning")
+    sm = import_pack_module("nodes.sampler_nodes")
+    shaping = import_pack_module("realcam_comfy.shaping")
     core_shaping = import_pack_module("realcam_core.shaping")
 
     folder = tmp / "realcam"
@@ -112,7 +114,7 @@ def host(out_path: str) -> None:
 
     pos, neg, latent = i2v()
     res["latent_shape"] = tuple(latent["samples"].shape)
-    res["cam_K"] = pos[0][1][rm.KEY_CAMERA].K[0, 0]
+    res["cam_K"] = pos[0][1][rc.KEY_CAMERA].K[0, 0]
     res["err/frames"] = error_of(lambda: i2v(length=FRAMES + 1))
     res["err/no_vae"] = error_of(lambda: mn.RealCamImageToVideo.execute(pos0, neg0, None, cv_f, image, traj, SIZE,
                                                                        SIZE, FRAMES, 2, 1))
@@ -121,7 +123,7 @@ def host(out_path: str) -> None:
         args = dict(seed=3, steps=steps, cfg=7.5, sampler_name="realcam_ddim", scheduler="realcam_trailing", eta=1.0,
                     guidance_rescale=0.7, noise_shaping=False)
         args.update(kw)
-        return mn.RealCamSampler.execute(m, p, n, lat, **args).result[0]["samples"]
+        return sm.RealCamSampler.execute(m, p, n, lat, **args).result[0]["samples"]
 
     res["default"] = sample()
     res["default_again"] = sample()
@@ -150,7 +152,7 @@ def host(out_path: str) -> None:
         def cb(step, x0, xs, total, name=name):
             first.setdefault(name, xs.clone())
 
-        comfy.sample.sample_custom(mm_, noise, 7.5, mn.comfy.samplers.KSAMPLER(rm.sample_realcam_ddim), sig, pos, neg,
+        comfy.sample.sample_custom(mm_, noise, 7.5, sm.comfy.samplers.KSAMPLER(rm.sample_realcam_ddim), sig, pos, neg,
                                    x, callback=cb, disable_pbar=True, seed=3)
     res["first_on"], res["first_off"] = first["on"], first["off"]
     res["latent_mask"] = core_shaping.latent_mask(mask, FRAMES, (SIZE // 8, SIZE // 8))
@@ -180,7 +182,8 @@ def base_parts_checks(res: dict, folder: Path, tiny, mn, import_pack_module) -> 
     import comfy.ops
     import comfy.text_encoders.sd2_clip as sd2
 
-    bp = import_pack_module("nodes.base_parts")
+    bp = import_pack_module("realcam_comfy.base_parts")
+    sm = import_pack_module("nodes.sampler_nodes")
     spec = tiny.TinySpec(variant="512", frames=FRAMES, image_size=(SIZE, SIZE))
     tiny.write_tiny_realcam(folder, spec, base_name="512_parts_tiny.safetensors",
                             camera_name="512_realcam-i2v_parts_tiny.safetensors", parts=True)
@@ -201,7 +204,7 @@ def base_parts_checks(res: dict, folder: Path, tiny, mn, import_pack_module) -> 
     with torch.no_grad():
         i2v = mn.RealCamImageToVideo.execute([[res["text"], {}]], [[res["text_other"], {}]], vae, clip_vision,
                                              frames[:1], _traj(import_pack_module), SIZE, SIZE, FRAMES, 2, 1).result
-    res["parts_sample"] = mn.RealCamSampler.execute(model, i2v[0], i2v[1], i2v[2], seed=1, steps=2, cfg=7.5,
+    res["parts_sample"] = sm.RealCamSampler.execute(model, i2v[0], i2v[1], i2v[2], seed=1, steps=2, cfg=7.5,
                                                     sampler_name="realcam_ddim", scheduler="realcam_trailing", eta=1.0,
                                                     guidance_rescale=0.7, noise_shaping=False).result[0]["samples"]
 

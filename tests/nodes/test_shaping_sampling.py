@@ -108,7 +108,8 @@ def host(out_path: str) -> None:
     import nodes as comfy_nodes
 
     core = import_pack_module("realcam_core.shaping")
-    shaping = import_pack_module("nodes.shaping")
+    shaping = import_pack_module("realcam_comfy.shaping")
+    shaping_node = import_pack_module("nodes.shaping_nodes")
     errors = import_pack_module("realcam_core.errors")
     res: dict = {}
     pos, neg = conds()
@@ -344,7 +345,7 @@ def host(out_path: str) -> None:
             seed=SEED)
 
     # ---- H: the node: inputs, errors naming the input ------------------------------------------
-    node = shaping.RealCamNoiseShaping
+    node = shaping_node.RealCamNoiseShaping
     res["H/schema_id"] = node.define_schema().node_id
     node.VALIDATE_CLASS()
     types_ = node.INPUT_TYPES()

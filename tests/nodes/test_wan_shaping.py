@@ -107,11 +107,11 @@ def host(out_path: str) -> None:
     res["our_start_latent"] = wrapper.spec.start
     res["preview_latent"] = preview_latent["samples"]
     # the generic RealCam Noise Shaping takes the same unscaled start image (the bug of issue 10)
-    generic = import_pack_module("nodes.shaping").RealCamNoiseShaping.execute(
+    generic = import_pack_module("nodes.shaping_nodes").RealCamNoiseShaping.execute(
         model, pixel_mask(), "xt_paste", "sigma_percent", 0.0, 0.1, preview_frames=frames, vae=vae,
         start_image=start).result[0]
     res["generic_start_latent"] = generic.wrappers["sampler_sample"]["realcam_noise_shaping"][0].spec.start
-    from_latent = import_pack_module("nodes.shaping").RealCamNoiseShaping.execute(
+    from_latent = import_pack_module("nodes.shaping_nodes").RealCamNoiseShaping.execute(
         model, pixel_mask(), "xt_paste", "sigma_percent", 0.0, 0.1, preview_latent=preview_latent, vae=vae,
         start_image=start).result[0]  # the Wan latent instead of frames: the start image goes to its pixel size
     res["generic_latent_start"] = from_latent.wrappers["sampler_sample"]["realcam_noise_shaping"][0].spec.start

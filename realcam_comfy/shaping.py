@@ -21,11 +21,9 @@ import comfy.k_diffusion.sampling as kds
 import comfy.patcher_extension as pe
 import comfy.utils
 import torch
-from comfy_api.latest import io
 
 from ..realcam_core import shaping as core
 from ..realcam_core.errors import RealCamInputError, require
-from .common import CATEGORY
 
 WRAPPER_KEY = "realcam_noise_shaping"
 log = logging.getLogger("RealCam")
@@ -196,22 +194,22 @@ def apply_noise_shaping(model, spec: ShapingSpec):
     return patched
 
 
-def _latent_samples(latent: dict | None) -> torch.Tensor | None:
+def latent_samples(latent: dict | None) -> torch.Tensor | None:
     return None if latent is None else latent["samples"]
 
 
-def _encode(vae, images: torch.Tensor, name: str) -> torch.Tensor:
+def encode_frames(vae, images: torch.Tensor, name: str) -> torch.Tensor:
     require(vae is not None, "vae", f"a VAE to encode {name}")
     require(torch.is_tensor(images) and images.ndim == 4 and images.shape[-1] >= 3, name,
             "an IMAGE (frames, height, width, 3)", tuple(images.shape) if torch.is_tensor(images) else None)
     return vae.encode(images[..., :3])
 
 
-def _start_at_preview_size(start_image, preview_frames, preview: torch.Tensor, vae) -> torch.Tensor:
+def start_at_preview_size(start_image, preview_frames, preview: torch.Tensor, vae) -> torch.Tensor:
     """The start image's first frame at the preview's pixel size, resized and centre-cropped as core's Wan /
     SVD nodes resize their start image (so the unscaled image given to WanCameraImageToVideo fits)."""
     if not (torch.is_tensor(start_image) and start_image.ndim == 4 and vae is not None):
-        return start_image  # _encode names what is wrong
+        return start_image  # encode_frames names what is wrong
     if preview_frames is not None:
         h, w = int(preview_frames.shape[1]), int(preview_frames.shape[2])
     else:
@@ -221,62 +219,3 @@ def _start_at_preview_size(start_image, preview_frames, preview: torch.Tensor, v
     if tuple(image.shape[1:3]) == (h, w):
         return image
     return comfy.utils.common_upscale(image.movedim(-1, 1), w, h, "bilinear", "center").movedim(1, -1)
-
-
-class RealCamNoiseShaping(io.ComfyNode):
-    @classmethod
-    def define_schema(cls) -> io.Schema:
-        return io.Schema(
-            node_id="RealCamNoiseShaping",
-            display_name="RealCam Noise Shaping",
-            category=CATEGORY,
-            description="Scene-constrained noise shaping (RealCam-I2V): during the early, high-noise steps the "
-                        "sampler's latent is replaced, where the point-cloud preview is reliable, by the preview "
-                        "latent noised to that step. Patches the MODEL, so any sampler node and any core sampler "
-                        "use it. Works with video models whose VAE compresses time (Wan, LTXV).",
-            inputs=[
-                io.Model.Input("model"),
-                io.Mask.Input("shaping_mask", tooltip="Where the preview can be trusted, at pixel resolution, one "
-                              "frame per video frame: the shaping_mask output of RealCam Point Cloud Render."),
-                io.Combo.Input("mode", options=list(core.MODES), default="xt_paste",
-                               tooltip="xt_paste: replace the noisy latent before each step in the window "
-                                       "(upstream code). x0_paste: paste into the predicted clean latent "
-                                       "(the paper's description)."),
-                io.Combo.Input("window_units", options=list(core.UNITS), default="timestep",
-                               tooltip="timestep: the model's timestep, 0..999 for DDPM models (upstream shapes "
-                                       "1000 -> 900). sigma_percent: 0 = pure noise .. 1 = clean, as core's "
-                                       "start/end percent inputs."),
-                io.Float.Input("start", default=1000.0, min=0.0, max=1000.0, step=0.001,
-                               tooltip="Where shaping starts (the noisy end): timestep 1000, or percent 0."),
-                io.Float.Input("end", default=900.0, min=0.0, max=1000.0, step=0.001,
-                               tooltip="Where shaping ends: timestep 900 (upstream), or a percent such as 0.1."),
-                io.Latent.Input("preview_latent", optional=True,
-                                tooltip="The preview frames encoded with the model's VAE (VAEEncode)."),
-                io.Image.Input("preview_frames", optional=True,
-                               tooltip="Or the preview frames themselves; they are encoded with `vae`."),
-                io.Vae.Input("vae", optional=True, tooltip="The model's VAE, to encode preview_frames/start_image."),
-                io.Image.Input("start_image", optional=True,
-                               tooltip="The conditioning image; its latent replaces latent frame 0 of the "
-                                       "preview, as upstream does. Needs `vae`."),
-            ],
-            outputs=[io.Model.Output(display_name="model")],
-        )
-
-    @classmethod
-    def execute(cls, model, shaping_mask, mode, window_units, start, end, preview_latent=None,
-                preview_frames=None, vae=None, start_image=None) -> io.NodeOutput:
-        if (preview_latent is None) == (preview_frames is None):
-            raise RealCamInputError("preview_latent: expected either preview_latent or preview_frames (+ vae), "
-                                    f"got {'both' if preview_latent is not None else 'neither'}")
-        preview = _latent_samples(preview_latent)
-        if preview is None:
-            preview = _encode(vae, preview_frames, "preview_frames")
-        first = None
-        if start_image is not None:
-            first = _encode(vae, _start_at_preview_size(start_image, preview_frames, preview, vae), "start_image")
-        spec = ShapingSpec(preview=preview, mask=shaping_mask, window=core.ShapingWindow(start, end, window_units),
-                           mode=mode, start=first)
-        return io.NodeOutput(apply_noise_shaping(model, spec))
-
-
-NODES = [RealCamNoiseShaping]
