@@ -11,9 +11,11 @@ const cases = [
   ["RealCamLoadGLTFCamera", "gltf_file", [args.glb]],
   ["RealCamLoadNerfstudio", "transforms_file", [args.json]],
   ["RealCamLoadCOLMAP", "images_txt", [args.cameras, args.images]],
+  // a different file with the name of one already in input/: stored beside it, never over it
+  ["RealCamLoadGLTFCamera", "gltf_file", [args.glb2], "second"],
 ];
 try {
-  for (const [type, widget, files] of cases) {
+  for (const [type, widget, files, tag] of cases) {
     await page.evaluate((t) => {
       const n = window.LiteGraph.createNode(t);
       n.pos = [200, 200];
@@ -21,12 +23,12 @@ try {
       window.__node = n;
     }, type);
     const before = await page.evaluate((w) => window.__node.widgets.find((x) => x.name === w).value, widget);
-    await page.locator(`input.realcam-upload-${type}`).setInputFiles(files);
+    await page.locator(`input.realcam-upload-${type}`).last().setInputFiles(files);
     await page.waitForFunction(([w, b]) => {
       const v = window.__node.widgets.find((x) => x.name === w).value;
       return v && v !== b;
     }, [widget, before], { timeout: 15000 });
-    result[type] = await page.evaluate((w) => ({
+    result[tag ? `${type}:${tag}` : type] = await page.evaluate((w) => ({
       value: window.__node.widgets.find((x) => x.name === w).value,
       buttons: window.__node.widgets.map((x) => x.name),
       widgetsValues: window.__node.serialize().widgets_values,

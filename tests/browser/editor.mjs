@@ -2,7 +2,7 @@
 // arrives, drag a keyframe camera with real mouse events, queue again, reload the page.
 import fs from "node:fs";
 import path from "node:path";
-import { openComfy, parseArgs, relevantErrors } from "./lib.mjs";
+import { openComfy, parseArgs, queueAndWait, relevantErrors } from "./lib.mjs";
 
 const args = parseArgs(process.argv);
 const shot = (page, name) => page.screenshot({ path: path.join(args.out, `editor_${name}.png`) });
@@ -13,24 +13,6 @@ const editorState = () => page.evaluate(() => {
   const n = window.app.graph.nodes.find((x) => x.comfyClass === "RealCamTrajectoryEditor");
   return n.widgets.find((w) => w.name === "editor_state").value;
 });
-
-async function history() {
-  return (await fetch(`${args.url}/history`)).json();
-}
-
-// press Queue (what the Run button calls) and wait for that prompt's history entry
-async function queueAndWait() {
-  const before = new Set(Object.keys(await history()));
-  await page.evaluate(async () => { await window.app.queuePrompt(0, 1); });
-  const deadline = Date.now() + 120000;
-  while (Date.now() < deadline) {
-    const h = await history();
-    const fresh = Object.keys(h).filter((id) => !before.has(id));
-    if (fresh.length && h[fresh[0]].status?.completed !== undefined) return h[fresh[0]];
-    await new Promise((r) => setTimeout(r, 300));
-  }
-  throw new Error("the queued prompt did not finish in 120 s");
-}
 
 // screen position of keyframe `k`'s camera in the editor viewport (found with the editor's own picking)
 const keyframeOnScreen = (k) => page.evaluate((k) => {
@@ -48,7 +30,7 @@ try {
   await page.evaluate(async (wf) => { await window.app.loadGraphData(wf, true, false, "camera_editor_offline"); }, wf);
   await page.waitForTimeout(500);
   result.stateInitial = await editorState();
-  result.firstRun = await queueAndWait();
+  result.firstRun = await queueAndWait(page, args.url, 120000);
   await page.waitForFunction(() => {
     const n = window.app.graph.nodes.find((x) => x.comfyClass === "RealCamTrajectoryEditor");
     return n?.realcamEditor?.cloud?.count > 0;
@@ -71,7 +53,7 @@ try {
   result.stateAfterDrag = await editorState();
   await shot(page, "2_dragged");
 
-  result.secondRun = await queueAndWait();
+  result.secondRun = await queueAndWait(page, args.url, 120000);
   await page.waitForTimeout(500);
   // the Save Pose File node shows the file it wrote (RealCam.NodeInfo extension)
   result.saveInfo = await page.evaluate(() => window.app.graph.nodes.find((x) => x.comfyClass === "RealCamSavePoseFile")

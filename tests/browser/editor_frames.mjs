@@ -2,7 +2,7 @@
 // 81 frames (keyframe times stretched), the widget's state says so, and a queued run outputs 81 frames.
 import fs from "node:fs";
 import path from "node:path";
-import { openComfy, parseArgs, relevantErrors } from "./lib.mjs";
+import { openComfy, parseArgs, queueAndWait, relevantErrors } from "./lib.mjs";
 
 const args = parseArgs(process.argv);
 const { page, consoleErrors, close } = await openComfy(args.url);
@@ -10,20 +10,7 @@ const result = {};
 
 const editorState = () => page.evaluate(() => window.app.graph.nodes
   .find((x) => x.comfyClass === "RealCamTrajectoryEditor").widgets.find((w) => w.name === "editor_state").value);
-const history = async () => (await fetch(`${args.url}/history`)).json();
 
-async function queueAndWait() {
-  const before = new Set(Object.keys(await history()));
-  await page.evaluate(async () => { await window.app.queuePrompt(0, 1); });
-  const deadline = Date.now() + 120000;
-  while (Date.now() < deadline) {
-    const h = await history();
-    const fresh = Object.keys(h).filter((id) => !before.has(id));
-    if (fresh.length && h[fresh[0]].status?.completed !== undefined) return h[fresh[0]];
-    await new Promise((r) => setTimeout(r, 300));
-  }
-  throw new Error("the queued prompt did not finish in 120 s");
-}
 
 try {
   const wf = await (await fetch(`${args.url}/api/workflow_templates/${args.pack}/camera_editor_offline.json`)).json();
@@ -48,7 +35,7 @@ try {
   result.menuAfter = await menu.inputValue();
   result.framesField = await page.locator(".rc-ed input[title^='Number of frames']").inputValue();
   await page.screenshot({ path: path.join(args.out, "editor_frames.png") });
-  result.run = await queueAndWait();
+  result.run = await queueAndWait(page, args.url, 120000);
 } finally {
   result.consoleErrors = relevantErrors(consoleErrors);
   await close();

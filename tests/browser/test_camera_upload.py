@@ -21,8 +21,11 @@ def test_camera_file_upload_buttons(server, tmp_path):
     write_glb(tmp_path / "up_shot.glb", traj)
     write_transforms_json(tmp_path / "up_transforms.json", traj, 64, 48)
     write_colmap_text(tmp_path / "colmap", traj, 64, 48)
+    (tmp_path / "second").mkdir()
+    write_glb(tmp_path / "second" / "up_shot.glb", make_preset("zoom_in", 3))
     run_node("camera_upload.mjs", server, glb=tmp_path / "up_shot.glb", json=tmp_path / "up_transforms.json",
-             cameras=tmp_path / "colmap" / "cameras.txt", images=tmp_path / "colmap" / "images.txt")
+             cameras=tmp_path / "colmap" / "cameras.txt", images=tmp_path / "colmap" / "images.txt",
+             glb2=tmp_path / "second" / "up_shot.glb")
     result = json.loads((ARTIFACTS / "camera_upload.json").read_text())
     inp = server.base / "input"
     assert result["RealCamLoadGLTFCamera"]["value"] == "up_shot.glb"
@@ -33,6 +36,10 @@ def test_camera_file_upload_buttons(server, tmp_path):
     stored = inp / colmap_value
     assert stored.read_text() == (tmp_path / "colmap" / "images.txt").read_text()
     assert (stored.parent / "cameras.txt").read_text() == (tmp_path / "colmap" / "cameras.txt").read_text()
+    # a second, different up_shot.glb never overwrites the first (core's /upload/image with overwrite would)
+    assert result["RealCamLoadGLTFCamera:second"]["value"] == "up_shot_1.glb"
+    assert (inp / "up_shot.glb").read_bytes() == (tmp_path / "up_shot.glb").read_bytes()
+    assert (inp / "up_shot_1.glb").read_bytes() == (tmp_path / "second" / "up_shot.glb").read_bytes()
     for node in ("RealCamLoadGLTFCamera", "RealCamLoadNerfstudio", "RealCamLoadCOLMAP"):
         assert any("upload" in b for b in result[node]["buttons"])
     # the buttons are not serialised: widgets_values stay aligned with the backend inputs

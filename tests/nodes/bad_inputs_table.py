@@ -2,7 +2,7 @@
 ComfyUI server and published as docs/BAD_INPUTS.md by scripts/make_bad_inputs_doc.py.
 
 A row: what is sent, what must happen ("refused": POST /prompt answers 400 before anything runs; "error":
-the run stops with a message; "runs": a valid odd input that must work; "upload": POST /realcam/upload_pose)
+the run stops with a message; "runs": a valid odd input that must work; "upload": POST /realcam/upload_pose, or /realcam/upload with a kind)
 and the words the message must contain (the input's name and what was expected).
 
 `prepare(base, outside)` writes the files the rows name into a ComfyUI base directory, with links from
@@ -36,7 +36,7 @@ class Case:
     expect: str  # refused / error / runs / upload
     words: tuple[str, ...] = ()
     graph: Callable[[], dict] | None = None
-    upload: tuple[str, bytes] | None = None  # (file name, bytes) for expect == "upload"
+    upload: tuple | None = None  # (file name, bytes[, form fields]) for expect == "upload"
     checks: dict = field(default_factory=dict)
 
 
@@ -413,6 +413,15 @@ CASES: list[Case] = [
          upload=("../../evil.txt", RE10K_ROW.encode()), checks={"name": "evil.txt"}),
     Case("upload-suffix", "upload a .py", UP, ("error", "file", "expected a .txt"), upload=("evil.py", b"print(1)")),
     Case("upload-nul", "upload with NUL bytes", UP, ("error", "file", "NUL"), upload=("nul.txt", b"1 2\x003")),
+    # ---- the camera-file upload route (glTF, nerfstudio, COLMAP buttons)
+    Case("upload-camera-existing", "COLMAP file upload over an existing, different file", UP, ("name",),
+         upload=("p_empty.txt", b"# COLMAP images\n", {"kind": "colmap"}), checks={"name": "p_empty_1.txt"}),
+    Case("upload-kind", "camera-file upload of an unknown kind", UP, ("error", "kind", "gltf"),
+         upload=("x.glb", b"glTF", {"kind": "exe"})),
+    Case("upload-gltf-suffix", "glTF upload of a .txt", UP, ("error", "file", "expected a .glb"),
+         upload=("x.txt", b"1", {"kind": "gltf"})),
+    Case("upload-subfolder", "COLMAP upload into subfolder ../../etc", UP, ("error", "subfolder", "colmap/<id>"),
+         upload=("cameras.txt", b"1", {"kind": "colmap", "subfolder": "../../etc"})),
 ]
 
 

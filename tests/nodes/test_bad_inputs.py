@@ -83,8 +83,9 @@ def refusal_text(body: dict) -> str:
 def outcome(srv: ComfyServer, case: Case) -> tuple[str, str]:
     """(what happened, message): refused / error / runs / upload-ok / upload-refused."""
     if case.expect == "upload":
-        name, data = case.upload
-        r = requests.post(srv.url + "/realcam/upload_pose", files={"file": (name, data)}, timeout=30)
+        name, data, *form = case.upload  # a form (kind, subfolder) goes to the generic camera-file route
+        route = "/realcam/upload" if form else "/realcam/upload_pose"
+        r = requests.post(srv.url + route, files={"file": (name, data)}, data=form[0] if form else None, timeout=30)
         return ("upload-ok" if r.status_code == 200 else "upload-refused"), r.text
     payload = json.dumps({"prompt": case.graph(), "client_id": "bad-inputs"}, allow_nan=True)  # NaN / Infinity
     r = requests.post(srv.url + "/prompt", data=payload, headers={"Content-Type": "application/json"}, timeout=30)
