@@ -10,6 +10,7 @@ from ..realcam_comfy.upload import register_routes
 from ..realcam_comfy.validation import install_validation
 from . import (
     camera_nodes,
+    clip_nodes,
     depth_nodes,
     editor,
     evaluation_nodes,
@@ -38,6 +39,7 @@ NODE_CLASSES: list[type[io.ComfyNode]] = [
         *sampler_nodes.NODES,
         *shaping_nodes.NODES,
         *loop_nodes.NODES,
+        *clip_nodes.NODES,
         *wan_nodes.NODES,
         *interchange_nodes.NODES,  # glTF / PLY / COLMAP / nerfstudio / Load3D cameras in and out
         *lens_nodes.NODES,
