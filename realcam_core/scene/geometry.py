@@ -68,6 +68,11 @@ def scene_point_cloud(scene: Scene) -> tuple[torch.Tensor, torch.Tensor]:
     return points[keep], scene.image.float()[keep]
 
 
+def optional_point_cloud(scene: Scene | None) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+    """`scene_point_cloud`, or (None, None) without a scene (exports whose scene is optional)."""
+    return (None, None) if scene is None else scene_point_cloud(scene)
+
+
 def scene_grid_cloud(scene: Scene) -> tuple[torch.Tensor, torch.Tensor]:
     """Every pixel of the scene as a point, row-major (H * W, 3), colours (H * W, 3); invalid pixels
     (mask off, depth 0 or not finite) are put at the origin, where the renderer's near plane culls them."""
