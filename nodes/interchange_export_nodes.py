@@ -73,9 +73,14 @@ class RealCamExportPLY(io.ComfyNode):
         return io.NodeOutput(rel, ui=saved(rel, f"{n} points"))
 
 
-def _size_inputs() -> list:
-    return [io.Int.Input("width", default=512, min=1, max=16384, tooltip="Image width the intrinsics refer to."),
-            io.Int.Input("height", default=320, min=1, max=16384, tooltip="Image height the intrinsics refer to.")]
+def _folder_inputs(scene_tip: str, prefix: str) -> list:
+    """Inputs of the exports that write a folder: the path, the image size its intrinsics refer to, the scene."""
+    return [TrajectoryType.Input("trajectory"),
+            io.Int.Input("width", default=512, min=1, max=16384, tooltip="Image width the intrinsics refer to."),
+            io.Int.Input("height", default=320, min=1, max=16384, tooltip="Image height the intrinsics refer to."),
+            SceneType.Input("scene", optional=True, tooltip=scene_tip),
+            io.String.Input("filename_prefix", default=prefix,
+                            tooltip="Folder under ComfyUI's output folder; a counter is appended.")]
 
 
 class RealCamExportCOLMAP(io.ComfyNode):
@@ -85,10 +90,7 @@ class RealCamExportCOLMAP(io.ComfyNode):
             node_id="RealCamExportCOLMAP", display_name="RealCam Export COLMAP Model", category=SUB,
             description="Writes a COLMAP text model (cameras.txt, images.txt, points3D.txt, via pycolmap) into a "
                         "new folder in the output folder; images are named frame_00000.png...",
-            inputs=[TrajectoryType.Input("trajectory"), *_size_inputs(),
-                    SceneType.Input("scene", optional=True, tooltip="Its points go into points3D.txt."),
-                    io.String.Input("filename_prefix", default="realcam/colmap",
-                                    tooltip="Folder under ComfyUI's output folder; a counter is appended.")],
+            inputs=_folder_inputs("Its points go into points3D.txt.", "realcam/colmap"),
             outputs=[io.String.Output(display_name="folder")],
             is_output_node=True,
         )
@@ -111,10 +113,7 @@ class RealCamExportNerfstudio(io.ComfyNode):
             category=SUB,
             description="Writes transforms.json (OpenGL camera axes, pixel intrinsics, per frame when the lens "
                         "animates) into a new folder in the output folder, with points.ply when a scene is given.",
-            inputs=[TrajectoryType.Input("trajectory"), *_size_inputs(),
-                    SceneType.Input("scene", optional=True, tooltip="Written as points.ply (ply_file_path)."),
-                    io.String.Input("filename_prefix", default="realcam/nerfstudio",
-                                    tooltip="Folder under ComfyUI's output folder; a counter is appended.")],
+            inputs=_folder_inputs("Written as points.ply (ply_file_path).", "realcam/nerfstudio"),
             outputs=[io.String.Output(display_name="transforms_file")],
             is_output_node=True,
         )
