@@ -1,5 +1,5 @@
 """Files the nodes write and read: fresh output paths, the saved-file UI text, input-file fingerprints,
-model paths under the path policy.
+model paths under the path policy, the editor's scene file in temp/.
 
 Reads go through `common.input_file` (the path policy of `file_policy`); writes get a new path under
 ComfyUI's output folder with its counter and never overwrite.
@@ -15,6 +15,9 @@ import folder_paths
 
 from ..realcam_core.errors import RealCamInputError
 from ..realcam_core.paths import check_name
+from ..realcam_core.scene.scene_file import write_scene_file
+from ..realcam_core.scene.types import Scene
+from ..realcam_core.trajectory.editor.payload import scene_payload
 from .common import input_file, model_dirs
 from .file_policy import check_model_path
 
@@ -52,3 +55,12 @@ def model_path(name: str, folder: str, widget: str, resolve: Callable[[list[str]
     path = resolve(model_dirs(folder), name)
     check_model_path(path, [folder], widget)
     return path
+
+
+def scene_file_ref(scene: Scene, subfolder: str, max_points: int) -> dict:
+    """Write the scene's preview cloud as a binary file in temp/<subfolder> and return the /view reference
+    to it. The UI output (kept in the prompt history) then carries ~100 bytes instead of the ~1.5 MB cloud."""
+    payload = scene_payload(scene.depth, scene.image, scene.K, max_points=max_points)
+    name = write_scene_file(payload, os.path.join(folder_paths.get_temp_directory(), subfolder))
+    return {"filename": name, "subfolder": subfolder, "type": "temp",
+            "width": payload["width"], "height": payload["height"]}
