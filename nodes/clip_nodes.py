@@ -1,6 +1,6 @@
 """Trajectory and clip helpers for loops and long videos: close a path, bend it onto an end pose, cut it
 into overlapping clips, paste a continuation's overlap and join the generated clips
-(`realcam_core.trajectory.clips` / `loop`)."""
+(`realcam_core.trajectory.clips` / `loop_modes`)."""
 
 from __future__ import annotations
 
@@ -8,10 +8,8 @@ import torch
 from comfy_api.latest import io, ui
 
 from ..realcam_comfy.common import CATEGORY, TrajectoryType
-from ..realcam_core.model.layout import frames_as_video, video_as_frames
 from ..realcam_core.trajectory import clips as core_clips
-from ..realcam_core.trajectory import loop
-from ..realcam_core.trajectory.loop_modes import previous_video
+from ..realcam_core.trajectory.loop_modes import paste_previous_overlap
 from ..realcam_core.trajectory.plot import plot_trajectory
 from ..realcam_core.trajectory.types import Trajectory
 
@@ -115,11 +113,8 @@ class RealCamPasteOverlap(io.ComfyNode):
 
     @classmethod
     def execute(cls, latent: dict, previous_latent: dict, overlap: int, frames: int) -> io.NodeOutput:
-        video = frames_as_video(latent["samples"], frames, "latent")
-        prev = previous_video(previous_latent["samples"], frames)
-        lay = loop.continuation_layout(prev.to(video), overlap, frames, fill=video)
         out = dict(latent)
-        out["samples"] = video_as_frames(loop.paste_overlap(video, lay.latent, overlap))
+        out["samples"] = paste_previous_overlap(latent["samples"], previous_latent["samples"], overlap, frames)
         out.pop("noise_mask", None)
         return io.NodeOutput(out)
 

@@ -2,7 +2,7 @@
 
 The node edits what RealCam Image To Video produced (CONDITIONING with the concat latent, image tokens
 and camera; the frames-as-batch LATENT). The mode logic is `realcam_core.trajectory.loop_modes` (layouts
-from `loop`); `realcam_comfy.conditioning.apply_edit` writes it back. Trajectory helpers for the same
+from `loop`); `realcam_comfy.conditioning.apply_loop_edit` writes it back. Trajectory helpers for the same
 workflows (close a path, clips, join) are in `clip_nodes`.
 """
 
@@ -13,7 +13,7 @@ import logging
 from comfy_api.latest import io
 
 from ..realcam_comfy.common import CATEGORY
-from ..realcam_comfy.conditioning import KEY_CAMERA, KEY_CONCAT, KEY_FRAMES, apply_edit, require_value
+from ..realcam_comfy.conditioning import KEY_CAMERA, KEY_CONCAT, KEY_FRAMES, apply_loop_edit, require_value
 from ..realcam_core.trajectory import loop, loop_modes
 
 log = logging.getLogger("RealCam")
@@ -109,7 +109,7 @@ class RealCamLoopInterpConditioning(io.ComfyNode):
             preview_frames=preview_frames, shaping_mask=shaping_mask)
         for warning in edit.warnings:
             log.warning("RealCam loop: %s", warning)
-        positive, negative, out_latent = apply_edit(positive, negative, latent, cam, edit)
+        positive, negative, out_latent = apply_loop_edit(positive, negative, latent, cam, edit)
         log.info("RealCam Loop/Interp: %s", edit.text.replace("\n", "; "))
         return io.NodeOutput(positive, negative, out_latent, edit.preview_frames, edit.shaping_mask, edit.text,
                              ui={"text": (edit.text,)})

@@ -87,7 +87,7 @@ def require_value(conditioning: list, key: str, what: str, name: str = "positive
     return value
 
 
-def apply_edit(positive: list, negative: list, latent: dict, camera: CameraCondition, edit: LoopInterpEdit
+def apply_loop_edit(positive: list, negative: list, latent: dict, camera: CameraCondition, edit: LoopInterpEdit
                ) -> tuple[list, list, dict]:
     """Write a Loop / Interp edit into both conditionings (concat latent, camera poses) and the LATENT."""
     values: dict = {}

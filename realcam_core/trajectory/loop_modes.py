@@ -24,7 +24,7 @@ from ..model.layout import frames_as_video, video_as_frames
 from ..model.preprocess import resize_crop
 from . import clips, loop
 
-__all__ = ["LoopInterpEdit", "loop_interp", "previous_video", "shaping_preview"]
+__all__ = ["LoopInterpEdit", "loop_interp", "paste_previous_overlap", "previous_video", "shaping_preview"]
 
 
 @dataclass
@@ -57,6 +57,14 @@ def previous_video(samples: torch.Tensor, frames: int) -> torch.Tensor:
             tuple(getattr(samples, "shape", ())))
     per = frames if samples.shape[0] % frames == 0 else samples.shape[0]
     return frames_as_video(samples, per, "previous_latent")
+
+
+def paste_previous_overlap(samples: torch.Tensor, previous: torch.Tensor, overlap: int, frames: int) -> torch.Tensor:
+    """Upstream's final overlap paste on frames-as-batch LATENTs: each clip's first `overlap` frames become
+    exactly the previous clip's last ones. samples (B*T, C, h, w), previous (B*Tp or Tp, C, h, w)."""
+    video = frames_as_video(samples, frames, "latent")
+    lay = loop.continuation_layout(previous_video(previous, frames).to(video), overlap, frames, fill=video)
+    return video_as_frames(loop.paste_overlap(video, lay.latent, overlap))
 
 
 def _continue(edit: LoopInterpEdit, video: torch.Tensor, frames: int, c2w_rel: torch.Tensor, overlap: int,

@@ -121,3 +121,13 @@ def test_trajectory_from_frames() -> None:
     assert torch.equal(tr.key_c2w, c2w) and tr.key_c2w is not c2w
     with pytest.raises(RealCamInputError, match="K_norm"):
         Trajectory.from_frames(c2w, torch.eye(3)[None])
+
+
+def test_paste_previous_overlap_per_clip() -> None:
+    samples, prev = _frames(b=2, seed=3), _frames(b=2, seed=4) + 1000.0
+    out = loop_modes.paste_previous_overlap(samples, prev, 2, T)
+    for b in range(2):  # each clip's first two frames = its previous clip's last two
+        assert torch.equal(out[b * T:b * T + 2], prev[b * T + T - 2:(b + 1) * T])
+        assert torch.equal(out[b * T + 2:(b + 1) * T], samples[b * T + 2:(b + 1) * T])
+    one = loop_modes.paste_previous_overlap(samples[:T], prev[:3], 2, T)  # a shorter previous clip: its last two
+    assert torch.equal(one[:2], prev[1:3]) and torch.equal(one[2:], samples[2:T])
