@@ -66,6 +66,7 @@ class CONDCamera(comfy.conds.CONDRegular):
 
 # ---------------------------------------------------------------------------------- reading / writing
 def cond_value(conditioning: list, key: str):
+    """The first value of `key` in a CONDITIONING list, or None."""
     for c in conditioning:
         if key in c[1]:
             return c[1][key]
@@ -73,6 +74,7 @@ def cond_value(conditioning: list, key: str):
 
 
 def with_values(conditioning: list, values: dict) -> list:
+    """A copy of CONDITIONING with `values` set on every entry (as core's node_helpers.conditioning_set_values)."""
     return [[c[0], {**c[1], **values}] for c in conditioning]
 
 
@@ -87,8 +89,8 @@ def require_value(conditioning: list, key: str, what: str, name: str = "positive
     return value
 
 
-def apply_loop_edit(positive: list, negative: list, latent: dict, camera: CameraCondition, edit: LoopInterpEdit
-               ) -> tuple[list, list, dict]:
+def apply_loop_edit(positive: list, negative: list, latent: dict, camera: CameraCondition,
+                    edit: LoopInterpEdit) -> tuple[list, list, dict]:
     """Write a Loop / Interp edit into both conditionings (concat latent, camera poses) and the LATENT."""
     values: dict = {}
     if edit.concat is not None:
