@@ -10,15 +10,18 @@ from ..realcam_comfy.upload import register_routes
 from ..realcam_comfy.validation import install_validation
 from . import (
     camera_nodes,
+    clip_nodes,
     depth_nodes,
     editor,
     evaluation_nodes,
-    interchange_nodes,
+    interchange_export_nodes,
+    interchange_import_nodes,
     lens_nodes,
     loop_nodes,
     model_nodes,
     render_nodes,
     sampler_nodes,
+    scene_nodes,
     shaping_nodes,
     trajectory_nodes,
     wan_nodes,
@@ -30,6 +33,7 @@ NODE_CLASSES: list[type[io.ComfyNode]] = [
     present(c)  # subcategories and output tooltips
     for c in [
         *depth_nodes.NODES,
+        *scene_nodes.NODES,
         *camera_nodes.NODES,
         *render_nodes.NODES,
         *trajectory_nodes.NODES,
@@ -38,8 +42,10 @@ NODE_CLASSES: list[type[io.ComfyNode]] = [
         *sampler_nodes.NODES,
         *shaping_nodes.NODES,
         *loop_nodes.NODES,
+        *clip_nodes.NODES,
         *wan_nodes.NODES,
-        *interchange_nodes.NODES,  # glTF / PLY / COLMAP / nerfstudio / Load3D cameras in and out
+        *interchange_export_nodes.NODES,  # glTF / PLY / COLMAP / nerfstudio out
+        *interchange_import_nodes.NODES,  # glTF / COLMAP / nerfstudio / Load3D cameras in
         *lens_nodes.NODES,
         *evaluation_nodes.NODES,  # camera accuracy
     ]

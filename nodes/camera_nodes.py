@@ -6,8 +6,8 @@ from comfy_api.latest import io
 
 from ..realcam_comfy.common import CATEGORY, TrajectoryType, input_file, list_input_files
 from ..realcam_comfy.file_policy import write_output
+from ..realcam_comfy.files import input_fingerprint
 from ..realcam_core.camera import re10k as core_re10k
-from ..realcam_core.errors import RealCamInputError
 from ..realcam_core.paths import check_name
 from ..realcam_core.trajectory import presets as core_presets
 from ..realcam_core.wan import FRAME_CHOICES, frames_for
@@ -74,11 +74,7 @@ class RealCamLoadPoseFile(io.ComfyNode):
 
     @classmethod
     def fingerprint_inputs(cls, pose_file: str, translation_scale: float):
-        try:
-            p = input_file(pose_file, "pose_file", POSE_SUFFIXES)
-            return f"{p}:{p.stat().st_mtime_ns}:{translation_scale}"
-        except RealCamInputError:
-            return pose_file
+        return input_fingerprint(pose_file, "pose_file", POSE_SUFFIXES, translation_scale)
 
 
 class RealCamSavePoseFile(io.ComfyNode):

@@ -1,4 +1,6 @@
-"""Metric depth nodes: load Depth Anything V2 (metric), estimate depth, or bring your own depth."""
+"""Metric depth nodes: load Depth Anything V2 (metric) and estimate a scene's depth with it.
+
+Bringing your own depth (a depth map from another node or a file) is in `scene_nodes`."""
 
 from __future__ import annotations
 
@@ -8,21 +10,16 @@ from comfy_api.latest import io, ui
 from ..realcam_comfy.common import (
     CATEGORY,
     DEPTH_FOLDER,
+    TORCH_DTYPES,
     DepthModelType,
     SceneType,
-    input_file,
-    list_input_files,
     model_dirs,
     progress,
     torch_device,
 )
-from ..realcam_comfy.file_policy import check_model_path
+from ..realcam_comfy.files import model_path
 from ..realcam_core import depth as core_depth
-from ..realcam_core.errors import RealCamInputError
-from ..realcam_core.paths import check_name
 from ..realcam_core.scene import build as core_scene
-
-DEPTH_FILE_SUFFIXES = (".png", ".npy", ".tif", ".tiff")
 
 
 class RealCamLoadDepthModel(io.ComfyNode):
@@ -51,14 +48,11 @@ class RealCamLoadDepthModel(io.ComfyNode):
 
     @classmethod
     def execute(cls, model: str, max_depth: str, precision: str) -> io.NodeOutput:
-        # path policy: a relative name inside the model folders; links and -hf files must stay inside them
-        check_name(model, "model", f"models/{DEPTH_FOLDER}")
-        path = core_depth.resolve_depth_model(model_dirs(DEPTH_FOLDER), model, allow_download=True)
-        check_model_path(path, [DEPTH_FOLDER], "model")
+        path = model_path(model, DEPTH_FOLDER, "model",
+                          lambda dirs, name: core_depth.resolve_depth_model(dirs, name, allow_download=True))
         md = None if max_depth == "auto" else int(max_depth.split()[0])
-        dtype = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}[precision]
-        loaded = core_depth.load_depth_model(path, max_depth=md, dtype=dtype, device=torch_device())
-        return io.NodeOutput(loaded)
+        return io.NodeOutput(core_depth.load_depth_model(path, max_depth=md, dtype=TORCH_DTYPES[precision],
+                                                         device=torch_device()))
 
 
 class RealCamMetricDepth(io.ComfyNode):
@@ -95,75 +89,4 @@ class RealCamMetricDepth(io.ComfyNode):
         return io.NodeOutput(scene, preview, scene.depth[None].clone(), ui=ui.PreviewImage(preview, cls=cls))
 
 
-class RealCamSceneFromDepth(io.ComfyNode):
-    @classmethod
-    def define_schema(cls) -> io.Schema:
-        return io.Schema(
-            node_id="RealCamSceneFromDepth",
-            display_name="RealCam Scene From Depth",
-            category=CATEGORY,
-            description="Builds a scene from an image and a depth map made elsewhere (any depth node, a depth "
-                        "file, a 3D tool), converting it to metres.",
-            inputs=[
-                io.Image.Input("image", tooltip="The first image of the batch is used."),
-                io.MultiType.Input("depth", types=[io.Image, io.Mask],
-                                   tooltip="Depth as MASK or IMAGE (first channel), same size as the image."),
-                io.Combo.Input("depth_encoding", options=list(core_scene.DEPTH_ENCODINGS), default="metres",
-                               tooltip="metres: values are metres. normalised: 0..1 times max_depth. "
-                                       "disparity: 1 = nearest (min_depth), 0 = far (as most relative depth nodes)."),
-                io.Float.Input("max_depth", default=20.0, min=0.01, max=10000.0, step=0.1,
-                               tooltip="Metres at value 1 (normalised) / far limit (disparity)."),
-                io.Float.Input("min_depth", default=0.5, min=0.001, max=1000.0, step=0.01,
-                               tooltip="Nearest distance in metres (disparity encoding)."),
-                io.Float.Input("fov_deg", default=0.0, min=0.0, max=170.0, step=0.5,
-                               tooltip="Horizontal field of view; 0 = fx = fy = 0.5 * max(H, W)."),
-            ],
-            outputs=[SceneType.Output(display_name="scene"), io.Image.Output(display_name="depth_preview")],
-        )
-
-    @classmethod
-    def execute(cls, image, depth, depth_encoding, max_depth, min_depth, fov_deg) -> io.NodeOutput:
-        image = image[..., :3]  # RGBA: drop alpha, as core nodes do
-        d = depth[0] if depth.ndim == 3 else depth[0, ..., 0]
-        metres = core_scene.decode_depth(d, depth_encoding, max_depth=max_depth, min_depth=min_depth)
-        scene = core_scene.scene_from_depth(image[0], metres, fov_deg=fov_deg or None, source=f"external:{depth_encoding}")
-        preview = core_scene.depth_preview(scene.depth)[None]
-        return io.NodeOutput(scene, preview, ui=ui.PreviewImage(preview, cls=cls))
-
-
-class RealCamLoadDepthFile(io.ComfyNode):
-    @classmethod
-    def define_schema(cls) -> io.Schema:
-        return io.Schema(
-            node_id="RealCamLoadDepthFile",
-            display_name="RealCam Load Depth File",
-            category=CATEGORY,
-            description="Loads a depth map from the input folder without losing precision: 16-bit PNG/TIFF "
-                        "(millimetres by default), 32-bit float TIFF or float .npy (metres). The encoding is "
-                        "detected; 8-bit and colour images are refused (they cannot hold metres). Output is "
-                        "metres as a MASK.",
-            inputs=[
-                io.Combo.Input("file", options=list_input_files(DEPTH_FILE_SUFFIXES), upload=io.UploadType.image,
-                               tooltip="Depth file in ComfyUI's input folder."),
-                io.Float.Input("metres_per_unit", default=0.001, min=1e-6, max=1000.0, step=0.001,
-                               tooltip="Metres per stored integer of PNG/TIFF files (0.001 = millimetres); .npy files hold metres."),
-            ],
-            outputs=[io.Mask.Output(display_name="depth_metres")],
-        )
-
-    @classmethod
-    def execute(cls, file: str, metres_per_unit: float) -> io.NodeOutput:
-        path = input_file(file, "file", DEPTH_FILE_SUFFIXES)
-        depth = core_scene.read_depth_file(path, metres_per_unit)
-        return io.NodeOutput(depth[None])
-
-    @classmethod
-    def fingerprint_inputs(cls, file: str, metres_per_unit: float):
-        try:
-            p = input_file(file, "file", DEPTH_FILE_SUFFIXES)
-            return f"{p}:{p.stat().st_mtime_ns}:{metres_per_unit}"
-        except RealCamInputError:
-            return file
-
-
-NODES = [RealCamLoadDepthModel, RealCamMetricDepth, RealCamSceneFromDepth, RealCamLoadDepthFile]
+NODES = [RealCamLoadDepthModel, RealCamMetricDepth]

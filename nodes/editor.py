@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import logging
-import os
 
-import folder_paths
 from comfy_api.latest import io
 
 from ..realcam_comfy.common import CATEGORY, SceneType, TrajectoryType
+from ..realcam_comfy.files import scene_file_ref
 from ..realcam_core.errors import RealCamInputError
-from ..realcam_core.scene.scene_file import write_scene_file
 from ..realcam_core.trajectory import editor as core_editor
 
 log = logging.getLogger("comfyui-realcam.editor")
@@ -18,18 +16,6 @@ log = logging.getLogger("comfyui-realcam.editor")
 UI_KEY = "realcam_editor"  # web/js/trajectory_editor.js reads message[UI_KEY][0]
 MAX_PREVIEW_POINTS = 200_000
 SCENE_SUBFOLDER = "realcam"  # under ComfyUI's temp folder; the widget fetches it through /view
-
-
-def scene_file_ref(scene) -> dict:
-    """Write the scene's preview cloud as a binary file in temp/ and return the /view reference to it.
-
-    The UI output (kept in the prompt history) then carries ~100 bytes instead of the ~1.5 MB cloud.
-    """
-    payload = core_editor.scene_payload(scene.depth, scene.image, scene.K, max_points=MAX_PREVIEW_POINTS)
-    folder = os.path.join(folder_paths.get_temp_directory(), SCENE_SUBFOLDER)
-    name = write_scene_file(payload, folder)
-    return {"filename": name, "subfolder": SCENE_SUBFOLDER, "type": "temp",
-            "width": payload["width"], "height": payload["height"]}
 
 
 class RealCamTrajectoryEditor(io.ComfyNode):
@@ -82,27 +68,16 @@ class RealCamTrajectoryEditor(io.ComfyNode):
 
     @classmethod
     def execute(cls, editor_state: str, scene=None, trajectory=None) -> io.NodeOutput:
-        state = core_editor.parse_editor_state(editor_state)
-        input_state = None
-        if trajectory is not None:
-            try:
-                input_state = core_editor.state_from_trajectory(trajectory, fps=state.fps).to_json()
-            except RealCamInputError as e:  # the editor can't show it; the node still works
-                log.warning("RealCam Trajectory Editor: cannot show the incoming trajectory: %s", e)
-        if trajectory is not None and not state.edited:
-            out = trajectory
-        else:
-            incoming = None if trajectory is None else trajectory.K_norm
-            if scene is not None:
-                K_norm = state.intrinsics_norm(scene.height, scene.width, scene.K, incoming=incoming)
-            else:
-                K_norm = state.intrinsics_norm(incoming=incoming)
-            out = state.trajectory(K_norm)
+        out, input_state, warning = core_editor.editor_output(core_editor.parse_editor_state(editor_state), scene,
+                                                              trajectory)
+        if warning:
+            log.warning("RealCam Trajectory Editor: %s", warning)
         payload = {
-            "scene_file": None if scene is None else scene_file_ref(scene),
+            "scene_file": None if scene is None else scene_file_ref(scene, SCENE_SUBFOLDER, MAX_PREVIEW_POINTS),
             "input_state": input_state,
             "num_frames": out.num_frames,
         }
         return io.NodeOutput(out, ui={UI_KEY: [payload]})
+
 
 NODES = [RealCamTrajectoryEditor]

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import logging
 
-import comfy.model_management as mm
 import folder_paths
-from comfy_api.latest import io, ui
+from comfy_api.latest import io
 
-from ..realcam_comfy.common import CATEGORY, SceneType, TrajectoryType, progress
-from ..realcam_core.camera.intrinsics import default_K
-from ..realcam_core.evaluation import INTRINSICS, evaluate_camera_accuracy, plot_paths, track_camera, video_intrinsics
+from ..realcam_comfy.common import CATEGORY, SceneType, TrajectoryType, interruptible, preview_with_text, progress
+from ..realcam_core.evaluation import INTRINSICS, evaluate_camera_accuracy, plot_paths, track_camera_report
 from ..realcam_core.scene.types import Scene
 from ..realcam_core.trajectory.types import Trajectory
 
@@ -21,22 +19,6 @@ _INTRINSICS_HELP = ("Pinhole intrinsics of the video. auto: the scene's, fitted 
                     "normalised K: the preset files' 0.5 placeholders only suit square videos); realcam_default; "
                     "estimate (unknown, shared by all frames, refined by bundle adjustment).")
 _MATCHER_HELP = "Feature matching: auto = every pair up to 32 frames, then sequential (10 neighbours)."
-
-
-def _interruptible(fn, *args, **kwargs):
-    """Run a core call whose pycolmap work `mm.processing_interrupted` cancels; report it as ComfyUI's interrupt."""
-    try:
-        return fn(*args, should_stop=mm.processing_interrupted, **kwargs)
-    except InterruptedError:
-        # raised only after should_stop() saw ComfyUI's interrupt flag; another thread (a progress-bar update)
-        # may have cleared the flag since, so report the interrupt itself rather than re-reading the flag
-        raise mm.InterruptProcessingException() from None
-
-
-def _ui(plot, text: str, cls) -> dict:
-    out = dict(ui.PreviewImage(plot, cls=cls).as_dict())
-    out["text"] = (text,)
-    return out
 
 
 class RealCamCameraAccuracy(io.ComfyNode):
@@ -77,27 +59,15 @@ class RealCamCameraAccuracy(io.ComfyNode):
     def execute(cls, video, trajectory: Trajectory, intrinsics: str, trials: int, seed: int, matcher: str,
                 scene: Scene | None = None) -> io.NodeOutput:
         total = 1 + trials * max(int(video.shape[0]), 1)
-        rep = _interruptible(
+        rep = interruptible(
             evaluate_camera_accuracy, video, trajectory, scene=scene, intrinsics=intrinsics, trials=trials, seed=seed,
             matcher=matcher, work_dir=folder_paths.get_temp_directory(), callback=progress(total),
         )
         text = rep.text()
         log.info("RealCam Camera Accuracy: %s", text.replace("\n", "; "))
-        est = rep.estimated_c2w
-        plot = plot_paths(rep.requested_c2w, est, title="requested (m) vs estimated")[None]
-        nan = float("nan")
-        m = rep.metrics or {}
-        trans = m.get("TransErr_abs") if m.get("TransErr_abs") is not None else m.get("TransErr_rel", nan)
-        cammc = m.get("CamMC_abs") if m.get("CamMC_abs") is not None else m.get("CamMC_rel", nan)
-        if est is not None:
-            n = est.shape[0]
-            estimated = Trajectory(c2w=est.float(), K_norm=trajectory.K_norm.clone(),
-                                   key_times=[float(i) for i in range(n)], key_c2w=est.float().clone()).validate()
-        else:
-            estimated = Trajectory(c2w=trajectory.c2w[:1].clone(), K_norm=trajectory.K_norm[:1].clone(),
-                                   key_times=[0.0], key_c2w=trajectory.c2w[:1].clone())
-        return io.NodeOutput(text, plot, float(m.get("RotErr", nan)), float(trans), float(cammc), estimated,
-                             ui=_ui(plot, text, cls))
+        plot = plot_paths(rep.requested_c2w, rep.estimated_c2w, title="requested (m) vs estimated")[None]
+        return io.NodeOutput(text, plot, rep.rot_err, rep.trans_err, rep.cammc, rep.estimated_trajectory(trajectory),
+                             ui=preview_with_text(plot, text, cls))
 
 
 class RealCamTrackCamera(io.ComfyNode):
@@ -126,29 +96,10 @@ class RealCamTrackCamera(io.ComfyNode):
 
     @classmethod
     def execute(cls, video, intrinsics: str, seed: int, matcher: str, scene: Scene | None = None) -> io.NodeOutput:
-        from ..realcam_core.evaluation import check_video, metric_scale
-
-        frames = check_video(video)
-        n, h, w = (int(s) for s in frames.shape[:3])
-        K, used = video_intrinsics(intrinsics, h, w, None, scene)
-        traj, est = _interruptible(track_camera, frames, intrinsics=K, seed=seed, matcher=matcher,
-                                   work_dir=folder_paths.get_temp_directory(), callback=progress(n + 1))
-        unit = "SfM units (no scale)"
-        if scene is not None and est.method == "incremental":
-            scale, why = metric_scale(est, scene, (h, w))
-            if scale is not None:
-                traj = traj.scaled(scale)
-                unit = "metres (scene depth of frame 0)"
-            else:
-                unit += f"; metric scale n/a: {why}"
-        elif est.method in ("rotation-only", "static"):
-            unit = "rotation only (no translation)"
-        K_used = est.K if est.K is not None else default_K(h, w, dtype=est.c2w.dtype)
-        text = (f"RealCam Track Camera: {n} frames {w}x{h}, method {est.method}, intrinsics {used} "
-                f"(fx {float(K_used[0, 0]):.1f}, fy {float(K_used[1, 1]):.1f}), path in {unit}, "
-                f"{est.seconds:.1f} s" + (f"\nnote: {est.message}" if est.message else ""))
+        traj, text = interruptible(track_camera_report, video, scene, intrinsics, seed, matcher,
+                                   work_dir=folder_paths.get_temp_directory(), callback=progress(1))
         plot = plot_paths(traj.c2w, None, title="tracked path")[None]
-        return io.NodeOutput(traj, plot, text, ui=_ui(plot, text, cls))
+        return io.NodeOutput(traj, plot, text, ui=preview_with_text(plot, text, cls))
 
 
 NODES = [RealCamCameraAccuracy, RealCamTrackCamera]

@@ -2,31 +2,12 @@
 
 from __future__ import annotations
 
-import torch
 from comfy_api.latest import io
 
 from ..realcam_comfy.common import CATEGORY, SceneType, TrajectoryType
 from ..realcam_core.camera import lens
-from ..realcam_core.errors import RealCamInputError
 
 SENSOR_TIP = "Sensor width in mm that the focal length refers to (36 = full frame); it spans the image width."
-
-
-def parse_lens_keys(text: str, unit: str, sensor_width_mm: float) -> list[tuple[float, float]]:
-    """'0:35, 24:85' (frame:value) -> [(frame, mm)]; values in mm or horizontal FOV degrees."""
-    keys = []
-    for part in text.replace(";", ",").split(","):
-        if not part.strip():
-            continue
-        try:
-            frame, value = (float(v) for v in part.split(":"))
-        except ValueError:
-            raise RealCamInputError(f"lens_keys: expected 'frame:value' pairs like '0:35, 24:85', got {part.strip()!r}"
-                                    ) from None
-        keys.append((frame, lens.fov_to_focal_mm(value, sensor_width_mm) if unit == "fov_deg" else value))
-    if not keys:
-        raise RealCamInputError("lens_keys: expected at least one 'frame:value' pair, e.g. '0:35, 24:85'")
-    return keys
 
 
 class RealCamLensKeys(io.ComfyNode):
@@ -54,7 +35,7 @@ class RealCamLensKeys(io.ComfyNode):
     @classmethod
     def execute(cls, trajectory, lens_keys: str, unit: str, sensor_width_mm: float, width: int,
                 height: int) -> io.NodeOutput:
-        keys = parse_lens_keys(lens_keys, unit, sensor_width_mm)
+        keys = lens.parse_lens_keys(lens_keys, unit, sensor_width_mm)
         return io.NodeOutput(lens.with_lens_keys(trajectory, keys, width, height, sensor_width_mm))
 
 
@@ -87,15 +68,7 @@ class RealCamDollyZoom(io.ComfyNode):
     @classmethod
     def execute(cls, num_frames: int, dolly: float, subject_distance: float, start_focal_mm: float,
                 sensor_width_mm: float, width: int, height: int, scene=None) -> io.NodeOutput:
-        if subject_distance <= 0:
-            if scene is None:
-                raise RealCamInputError("subject_distance: expected metres > 0, or connect a scene to measure it")
-            h, w = scene.height, scene.width
-            centre = scene.depth[int(h * 0.4):int(h * 0.6) + 1, int(w * 0.4):int(w * 0.6) + 1]
-            valid = centre[centre > 0]
-            if valid.numel() == 0:
-                raise RealCamInputError("scene: no valid depth in its centre; set subject_distance in metres")
-            subject_distance = float(torch.median(valid))
+        subject_distance = lens.subject_distance(subject_distance, scene)
         return io.NodeOutput(lens.dolly_zoom(num_frames, subject_distance, dolly, start_focal_mm, width, height,
                                              sensor_width_mm))
 

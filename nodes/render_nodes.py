@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import torch
 from comfy_api.latest import io, ui
 
 from ..realcam_comfy.common import CATEGORY, SceneType, TrajectoryType, progress, torch_device
-from ..realcam_core.camera.intrinsics import fit_intrinsics
-from ..realcam_core.camera.lens import render_K
+from ..realcam_core.camera.lens import preview_K
 from ..realcam_core.scene import render as core_render
 
 MAX_PREVIEW_FRAMES = 16
@@ -69,16 +67,10 @@ class RealCamPointCloudRender(io.ComfyNode):
 
     @classmethod
     def execute(cls, scene, trajectory, width, height, point_size, mask_kernel, fit, mode="surface") -> io.NodeOutput:
-        n = trajectory.num_frames
-        K = None
-        if not torch.equal(trajectory.K_norm, trajectory.K_norm[:1].expand_as(trajectory.K_norm)):
-            # lens animation: the scene's lens at frame 0, the trajectory's focal changes relative to it
-            K_fit = fit_intrinsics(scene.K.float(), (scene.height, scene.width), (height, width), fit)
-            K = render_K(K_fit, trajectory.K_norm)
+        K = preview_K(scene.K, (scene.height, scene.width), (height, width), fit, trajectory.K_norm)
         result = core_render.render_preview(
             scene, trajectory.c2w, height, width, mask_kernel=mask_kernel, splat=point_size, fit=fit, mode=mode,
-            K=K,
-            device=torch_device(), callback=progress(n),
+            K=K, device=torch_device(), callback=progress(trajectory.num_frames),
         )
         return io.NodeOutput(
             result.frames, result.visibility, result.shaping,

@@ -5,11 +5,13 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import comfy.model_management as mm
 import comfy.utils
 import folder_paths
-from comfy_api.latest import io
+import torch
+from comfy_api.latest import io, ui
 
 CATEGORY = "RealCam"
 
@@ -70,3 +72,24 @@ def progress(total: int) -> Callable[..., None]:
 
 def torch_device():
     return mm.get_torch_device()
+
+
+def interruptible(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Run a core call whose long work `mm.processing_interrupted` cancels; report it as ComfyUI's interrupt."""
+    try:
+        return fn(*args, should_stop=mm.processing_interrupted, **kwargs)
+    except InterruptedError:
+        # raised only after should_stop() saw ComfyUI's interrupt flag; another thread (a progress-bar update)
+        # may have cleared the flag since, so report the interrupt itself rather than re-reading the flag
+        raise mm.InterruptProcessingException() from None
+
+
+def preview_with_text(images: Any, text: str, cls: type) -> dict:
+    """A node's UI: a preview of `images` and a text line."""
+    out = dict(ui.PreviewImage(images, cls=cls).as_dict())
+    out["text"] = (text,)
+    return out
+
+
+# precision widgets -> torch dtypes
+TORCH_DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}

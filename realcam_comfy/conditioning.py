@@ -14,13 +14,15 @@ Conditioning (all inside CONDITIONING, set by RealCamImageToVideo; no batch-size
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import comfy.conds
 import torch
 
-from ..realcam_core.errors import require
+from ..realcam_core.errors import RealCamInputError, require
 from ..realcam_core.model import CameraCondition
+from ..realcam_core.trajectory.loop_modes import LoopInterpEdit
 
 KEY_IMAGE = "realcam_image_tokens"
 KEY_CAMERA = "realcam_camera"
@@ -64,6 +66,7 @@ class CONDCamera(comfy.conds.CONDRegular):
 
 # ---------------------------------------------------------------------------------- reading / writing
 def cond_value(conditioning: list, key: str):
+    """The first value of `key` in a CONDITIONING list, or None."""
     for c in conditioning:
         if key in c[1]:
             return c[1][key]
@@ -71,4 +74,32 @@ def cond_value(conditioning: list, key: str):
 
 
 def with_values(conditioning: list, values: dict) -> list:
+    """A copy of CONDITIONING with `values` set on every entry (as core's node_helpers.conditioning_set_values)."""
     return [[c[0], {**c[1], **values}] for c in conditioning]
+
+
+def require_value(conditioning: list, key: str, what: str, name: str = "positive"):
+    """`cond_value`, or an error naming `name` when the conditioning is not RealCam Image To Video's."""
+    require(isinstance(conditioning, list) and len(conditioning) > 0, name,
+            "conditioning from RealCam Image To Video", type(conditioning).__name__)
+    value = cond_value(conditioning, key)
+    if value is None:
+        raise RealCamInputError(f"{name}: expected conditioning from RealCam Image To Video (it carries the {what}), "
+                                "got conditioning without it")
+    return value
+
+
+def apply_loop_edit(positive: list, negative: list, latent: dict, camera: CameraCondition,
+                    edit: LoopInterpEdit) -> tuple[list, list, dict]:
+    """Write a Loop / Interp edit into both conditionings (concat latent, camera poses) and the LATENT."""
+    values: dict = {}
+    if edit.concat is not None:
+        values[KEY_CONCAT] = edit.concat
+    if edit.c2w_rel is not None:
+        values[KEY_CAMERA] = dataclasses.replace(camera, c2w_rel=edit.c2w_rel)
+    if values:
+        positive, negative = with_values(positive, values), with_values(negative, values)
+    out = dict(latent)
+    if edit.samples is not None:
+        out["samples"], out["noise_mask"] = edit.samples, edit.noise_mask
+    return positive, negative, out

@@ -19,6 +19,7 @@ from torch import nn
 
 from ..realcam_core.errors import RealCamInputError, require
 from ..realcam_core.model import RealCamConfig, build_models, load_weights
+from ..realcam_core.model.layout import frames_as_video, video_as_frames
 from .conditioning import KEY_CAMERA, KEY_CONCAT, KEY_FRAMES, KEY_FS, KEY_IMAGE, KEY_STRIDE, CONDCamera
 from .sampling import dynamic_rescale_post_cfg, make_model_sampling
 
@@ -44,9 +45,8 @@ class RealCamDiffusion(nn.Module):
         frames = kw.get(KEY_FRAMES)
         require(frames is not None, "conditioning", "RealCam conditioning (RealCam Image To Video)", "none")
         t = int(frames)
-        require(x.shape[0] % t == 0, "latent", f"a batch of whole {t}-frame videos", x.shape[0])
-        b = x.shape[0] // t
-        xv = x.reshape(b, t, *x.shape[1:]).transpose(1, 2)
+        xv = frames_as_video(x, t)
+        b = xv.shape[0]
         ctx = context[::t] if context is not None else None
         img = kw.get(KEY_IMAGE)
         if img is not None and self.resampler is not None:
@@ -56,7 +56,7 @@ class RealCamDiffusion(nn.Module):
         fs_t = None if fs is None else torch.full((b,), int(fs), device=x.device)
         out = self.unet(xv, timesteps[::t], ctx, fs_t, kw.get(KEY_CAMERA), control=control,
                         transformer_options=transformer_options)
-        return out.transpose(1, 2).reshape(b * t, *out.shape[1:2], *out.shape[3:])
+        return video_as_frames(out)
 
 
 class RealCamModelConfig(comfy.supported_models_base.BASE):

@@ -16,13 +16,19 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import torch
 
-from ..errors import require
+from ..errors import RealCamInputError, require
+from ..scene.geometry import centre_depth
 from ..trajectory.interpolate import interpolate_c2w
 from ..trajectory.types import Trajectory
 from .adapters import trajectory_from_c2w
+from .intrinsics import fit_intrinsics
+
+if TYPE_CHECKING:
+    from ..scene.types import Scene
 
 __all__ = [
     "DEFAULT_SENSOR_MM",
@@ -32,7 +38,10 @@ __all__ = [
     "interpolate_K_norm",
     "k_norm_to_focal_mm",
     "keyframe_K_norm",
+    "parse_lens_keys",
+    "preview_K",
     "render_K",
+    "subject_distance",
     "with_lens_keys",
 ]
 
@@ -149,3 +158,38 @@ def render_K(K_fit: torch.Tensor, K_norm: torch.Tensor) -> torch.Tensor:
     K[:, 0, 0] *= ratio[:, 0]
     K[:, 1, 1] *= ratio[:, 1]
     return K.float()
+
+
+def preview_K(scene_K: torch.Tensor, scene_hw: tuple[int, int], out_hw: tuple[int, int], fit: str,
+              K_norm: torch.Tensor) -> torch.Tensor | None:
+    """Pixel intrinsics (N, 3, 3) for the preview render when the trajectory's lens animates (the scene's lens
+    fitted to the output at frame 0, focal changes relative to it), else None (the renderer fits the scene's)."""
+    if torch.equal(K_norm, K_norm[:1].expand_as(K_norm)):
+        return None
+    return render_K(fit_intrinsics(scene_K.float(), scene_hw, out_hw, fit), K_norm)
+
+
+def parse_lens_keys(text: str, unit: str, sensor_width_mm: float) -> list[tuple[float, float]]:
+    """'0:35, 24:85' (frame:value) -> [(frame, mm)]; values in mm or horizontal FOV degrees."""
+    keys = []
+    for part in text.replace(";", ",").split(","):
+        if not part.strip():
+            continue
+        try:
+            frame, value = (float(v) for v in part.split(":"))
+        except ValueError:
+            raise RealCamInputError(f"lens_keys: expected 'frame:value' pairs like '0:35, 24:85', got {part.strip()!r}"
+                                    ) from None
+        keys.append((frame, fov_to_focal_mm(value, sensor_width_mm) if unit == "fov_deg" else value))
+    if not keys:
+        raise RealCamInputError("lens_keys: expected at least one 'frame:value' pair, e.g. '0:35, 24:85'")
+    return keys
+
+
+def subject_distance(distance: float, scene: Scene | None) -> float:
+    """The dolly zoom's subject distance: `distance` metres when > 0, else the depth at the scene's centre."""
+    if distance > 0:
+        return float(distance)
+    if scene is None:
+        raise RealCamInputError("subject_distance: expected metres > 0, or connect a scene to measure it")
+    return centre_depth(scene)

@@ -11,6 +11,7 @@ from .accuracy import (
     evaluate_camera_accuracy,
     metric_scale,
     track_camera,
+    track_camera_report,
     video_intrinsics,
 )
 from .metrics import CameraMetrics, camera_metrics, geodesic_angles, normalise_translations, relative_to_frame0
@@ -34,5 +35,6 @@ __all__ = [
     "plot_paths",
     "relative_to_frame0",
     "track_camera",
+    "track_camera_report",
     "video_intrinsics",
 ]

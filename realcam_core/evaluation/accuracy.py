@@ -26,7 +26,7 @@ from .metrics import CameraMetrics, camera_metrics
 from .sfm import PoseEstimate, Tracker, check_video
 
 __all__ = ["INTRINSICS", "AccuracyReport", "TrialResult", "evaluate_camera_accuracy", "metric_scale",
-           "track_camera", "video_intrinsics"]
+           "track_camera", "track_camera_report", "video_intrinsics"]
 
 INTRINSICS = ("auto", "scene", "trajectory", "realcam_default", "estimate")
 MIN_SCALE_POINTS = 5
@@ -75,6 +75,34 @@ class AccuracyReport:
                 c2w[:, :3, 3] *= t.scale
             return c2w
         return None
+
+    def _metric(self, name: str) -> float:
+        """The absolute value of a metric when known, else the relative one; NaN when not scored."""
+        m = self.metrics or {}
+        for key in (f"{name}_abs", f"{name}_rel", name):
+            if m.get(key) is not None:
+                return float(m[key])
+        return float("nan")
+
+    @property
+    def rot_err(self) -> float:
+        return self._metric("RotErr")
+
+    @property
+    def trans_err(self) -> float:
+        return self._metric("TransErr")
+
+    @property
+    def cammc(self) -> float:
+        return self._metric("CamMC")
+
+    def estimated_trajectory(self, requested: Trajectory) -> Trajectory:
+        """The estimated path with the requested intrinsics; the requested first pose when none registered."""
+        est = self.estimated_c2w
+        if est is None:
+            return Trajectory(c2w=requested.c2w[:1].clone(), K_norm=requested.K_norm[:1].clone(), key_times=[0.0],
+                              key_c2w=requested.c2w[:1].clone())
+        return Trajectory.from_frames(est.float(), requested.K_norm.clone())
 
     @property
     def seconds(self) -> float:
@@ -267,6 +295,32 @@ def track_camera(
     K_norm = K.clone()
     K_norm[0] /= w
     K_norm[1] /= h
-    traj = Trajectory(c2w=c2w.float(), K_norm=K_norm.float().expand(n, 3, 3).clone(),
-                      key_times=[float(i) for i in range(n)], key_c2w=c2w.float().clone()).validate()
-    return traj, est
+    return Trajectory.from_frames(c2w.float(), K_norm.float().expand(n, 3, 3).clone()), est
+
+
+def track_camera_report(frames: torch.Tensor, scene: Scene | None = None, intrinsics: str = "auto", seed: int = 0,
+                        matcher: str = "auto", work_dir: str | Path | None = None,
+                        callback: Callable[[int, int], None] | None = None,
+                        should_stop: Callable[[], bool] | None = None) -> tuple[Trajectory, str]:
+    """`track_camera` with the intrinsics chosen by `video_intrinsics`, in metres when the scene of frame 0
+    gives the scale (incremental SfM only), and a one-paragraph report of what was done."""
+    frames = check_video(frames)
+    n, h, w = (int(s) for s in frames.shape[:3])
+    K, used = video_intrinsics(intrinsics, h, w, None, scene)
+    traj, est = track_camera(frames, intrinsics=K, seed=seed, matcher=matcher, work_dir=work_dir, callback=callback,
+                             should_stop=should_stop)
+    unit = "SfM units (no scale)"
+    if scene is not None and est.method == "incremental":
+        scale, why = metric_scale(est, scene, (h, w))
+        if scale is not None:
+            traj = traj.scaled(scale)
+            unit = "metres (scene depth of frame 0)"
+        else:
+            unit += f"; metric scale n/a: {why}"
+    elif est.method in ("rotation-only", "static"):
+        unit = "rotation only (no translation)"
+    K_used = est.K if est.K is not None else default_K(h, w, dtype=est.c2w.dtype)
+    text = (f"RealCam Track Camera: {n} frames {w}x{h}, method {est.method}, intrinsics {used} "
+            f"(fx {float(K_used[0, 0]):.1f}, fy {float(K_used[1, 1]):.1f}), path in {unit}, "
+            f"{est.seconds:.1f} s" + (f"\nnote: {est.message}" if est.message else ""))
+    return traj, text

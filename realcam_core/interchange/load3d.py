@@ -19,11 +19,16 @@ import math
 from collections.abc import Mapping
 
 import numpy as np
+import torch
 
+from ..camera.adapters import trajectory_from_c2w
+from ..camera.lens import keyframe_K_norm
 from ..errors import RealCamInputError, require
+from ..trajectory.types import Trajectory
 from .axes import gl_to_cv, points_cv_to_gl
 
-__all__ = ["LOAD3D_DEFAULT_FOV", "LOAD3D_MODEL_SIZE", "load3d_normalisation", "load3d_to_c2w", "load3d_to_k_norm"]
+__all__ = ["LOAD3D_DEFAULT_FOV", "LOAD3D_MODEL_SIZE", "load3d_keyframe", "load3d_normalisation", "load3d_to_c2w",
+           "load3d_to_k_norm"]
 
 LOAD3D_DEFAULT_FOV = 75.0  # frontend useLoad3d: cameraConfig.fov
 LOAD3D_MODEL_SIZE = 5.0  # frontend setupModel: the model's largest side becomes 5 units
@@ -84,3 +89,20 @@ def load3d_to_k_norm(camera_info: Mapping, fov_deg: float, width: int, height: i
     require(isinstance(zoom, (int, float)) and zoom > 0, "camera_info.zoom", "a positive number", zoom)
     fy = 0.5 * zoom / math.tan(math.radians(fov_deg) / 2)
     return np.array([[fy * height / width, 0.0, 0.5], [0.0, fy, 0.5], [0.0, 0.0, 1.0]])
+
+
+def load3d_keyframe(camera_info: Mapping, fov_deg: float, width: int, height: int,
+                    points_cv: np.ndarray | None = None, append_to: Trajectory | None = None,
+                    frames_after: int = 16) -> Trajectory:
+    """The viewer's camera as a one-keyframe Trajectory (absolute, in the scene's world when `points_cv` are
+    the scene's points), or `append_to`'s keyframes plus this pose `frames_after` frames after its last."""
+    c2w = torch.from_numpy(load3d_to_c2w(camera_info, points_cv)).float()
+    K = torch.from_numpy(load3d_to_k_norm(camera_info, fov_deg, width, height)).float()
+    if append_to is None:
+        return trajectory_from_c2w(c2w[None], K_norm=K, relative=False)
+    times, keys = append_to.keyframes()
+    key_K = keyframe_K_norm(append_to, times)
+    keys = torch.cat([keys.float(), c2w[None]])
+    out = Trajectory(c2w=keys.clone(), K_norm=torch.cat([key_K, K[None]]), key_times=[*times, times[-1] + frames_after],
+                     key_c2w=keys.clone())
+    return out.validate()

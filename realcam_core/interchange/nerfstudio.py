@@ -21,8 +21,9 @@ from ..camera.adapters import trajectory_from_c2w
 from ..errors import RealCamInputError, require
 from ..trajectory.types import Trajectory
 from .axes import cv_to_gl, gl_to_cv
+from .ply import write_ply
 
-__all__ = ["read_transforms_json", "transforms_dict", "write_transforms_json"]
+__all__ = ["read_transforms_json", "transforms_dict", "write_nerfstudio_folder", "write_transforms_json"]
 
 _INTR = ("fl_x", "fl_y", "cx", "cy")
 _DISTORTION = ("k1", "k2", "k3", "k4", "p1", "p2")
@@ -56,6 +57,20 @@ def write_transforms_json(path: str | Path, trajectory: Trajectory, width: int, 
     data = transforms_dict(trajectory, width, height, ply_file_path)
     Path(path).write_text(json.dumps(data, indent=2), encoding="utf-8")
     return data
+
+
+def write_nerfstudio_folder(folder: str | Path, trajectory: Trajectory, width: int, height: int,
+                            points: torch.Tensor | None = None, colors: torch.Tensor | None = None) -> Path:
+    """A new folder with transforms.json and, given points, points.ply (OpenGL axes, as the poses); returns
+    the transforms.json path. The folder must not exist yet (nothing is overwritten)."""
+    folder = Path(folder)
+    folder.mkdir(parents=True)
+    ply_name = None
+    if points is not None:
+        write_ply(folder / "points.ply", points, colors, axes="opengl")
+        ply_name = "points.ply"
+    write_transforms_json(folder / "transforms.json", trajectory, width, height, ply_name)
+    return folder / "transforms.json"
 
 
 def _num(d: dict, key: str, where: str) -> float:

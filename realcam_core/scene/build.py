@@ -33,6 +33,14 @@ def decode_depth(values: torch.Tensor, encoding: str, max_depth: float = 20.0, m
     return 1.0 / inv
 
 
+def first_depth_map(depth: torch.Tensor) -> torch.Tensor:
+    """The first map (H, W) of a MASK (B, H, W) or an IMAGE (B, H, W, C) (its first channel)."""
+    require(torch.is_tensor(depth) and depth.ndim in (3, 4) and depth.shape[0] >= 1, "depth",
+            "a MASK (B, H, W) or an IMAGE (B, H, W, C)", tuple(depth.shape) if torch.is_tensor(depth) else
+            type(depth).__name__)
+    return depth[0] if depth.ndim == 3 else depth[0, ..., 0]
+
+
 def scene_from_depth(
     image: torch.Tensor, depth: torch.Tensor, fov_deg: float | None = None, K: torch.Tensor | None = None,
     source: str = "",

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import torch
 
-from ..errors import input_error, require
+from ..errors import RealCamInputError, input_error, require
 
 if TYPE_CHECKING:  # types.Scene uses unproject_depth; annotations only here
     from .types import Scene
@@ -66,6 +66,21 @@ def scene_point_cloud(scene: Scene) -> tuple[torch.Tensor, torch.Tensor]:
     points = unproject_depth(scene.depth.float(), scene.K)
     keep = scene.mask.bool() & (scene.depth > 0) & torch.isfinite(scene.depth)
     return points[keep], scene.image.float()[keep]
+
+
+def optional_point_cloud(scene: Scene | None) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+    """`scene_point_cloud`, or (None, None) without a scene (exports whose scene is optional)."""
+    return (None, None) if scene is None else scene_point_cloud(scene)
+
+
+def centre_depth(scene: Scene) -> float:
+    """Median valid depth (metres) of the scene's central 20 % (rows and columns 40 %..60 %)."""
+    h, w = scene.height, scene.width
+    centre = scene.depth[int(h * 0.4):int(h * 0.6) + 1, int(w * 0.4):int(w * 0.6) + 1]
+    valid = centre[centre > 0]
+    if valid.numel() == 0:
+        raise RealCamInputError("scene: no valid depth in its centre; set subject_distance in metres")
+    return float(torch.median(valid))
 
 
 def scene_grid_cloud(scene: Scene) -> tuple[torch.Tensor, torch.Tensor]:

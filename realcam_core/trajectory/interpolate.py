@@ -53,6 +53,8 @@ __all__ = [
     "frame_times",
     "interpolate_c2w",
     "interpolate_trajectory",
+    "retime_keyframes",
+    "thin_keyframes",
     "upstream_camera_pose_lerp",
 ]
 
@@ -330,6 +332,28 @@ def interpolate_trajectory(
         key_times=[float(x) for x in times.tolist()],
         key_c2w=keys,
     ).validate()
+
+
+def thin_keyframes(times: Sequence[float], keys: torch.Tensor, cap: int = MAX_FRAMES * 4
+                   ) -> tuple[list[float], torch.Tensor]:
+    """At most `cap` evenly spread keyframes (first and last kept): long tracked paths (10,000+ poses)
+    are resampled to a video's frame count anyway, so a dense path loses nothing visible."""
+    n = len(times)
+    if n <= cap:
+        return list(times), keys
+    idx = torch.linspace(0, n - 1, cap).round().long().unique()
+    return [times[i] for i in idx.tolist()], keys[idx]
+
+
+def retime_keyframes(times: Sequence[float], closed: bool = False) -> list[float]:
+    """Keyframe times (frames) as 0..1 fractions of a path that is resampled to a new length: the path keeps
+    its shape and timing ratios. closed: the last keyframe moves before 1, leaving room for the return
+    segment (the loop closes after it)."""
+    span = max(times[-1], 1e-9) if len(times) > 1 else 1.0
+    norm = [t / span for t in times]
+    if closed and len(norm) > 1 and norm[-1] >= 1.0:
+        norm = [t * (len(norm) - 1) / len(norm) for t in norm]
+    return norm
 
 
 def upstream_camera_pose_lerp(c2w: torch.Tensor, target_frames: int) -> torch.Tensor:

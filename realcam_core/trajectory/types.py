@@ -30,6 +30,12 @@ class Trajectory:
     key_c2w: torch.Tensor | None = None
     version: int = TRAJECTORY_VERSION
 
+    @classmethod
+    def from_frames(cls, c2w: torch.Tensor, K_norm: torch.Tensor, version: int = TRAJECTORY_VERSION) -> Trajectory:
+        """A validated path whose every frame is a keyframe (tracked, bent or resampled paths)."""
+        times = [float(i) for i in range(int(c2w.shape[0]))]
+        return cls(c2w=c2w, K_norm=K_norm, key_times=times, key_c2w=c2w.clone(), version=version).validate()
+
     @property
     def num_frames(self) -> int:
         return int(self.c2w.shape[0])

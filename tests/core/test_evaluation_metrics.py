@@ -153,3 +153,35 @@ def test_plot_shows_both_paths():
 def test_trajectory_type_is_checked():
     with pytest.raises(RealCamInputError, match="trajectory"):
         evaluate_camera_accuracy(_video(4), Trajectory(c2w=torch.eye(4).repeat(4, 1, 1), K_norm=torch.eye(3)))
+
+
+def test_report_outputs_fall_back_from_absolute_to_relative():
+    frames = _video(1).expand(6, -1, -1, -1).clone()
+    traj = make_preset("look_right", 6, amplitude=10.0)
+    traj.K_norm[:, 0, 0] = 0.7
+    rep = evaluate_camera_accuracy(frames, traj, trials=1)
+    m = rep.metrics
+    assert m["TransErr_abs"] is None  # no scene: no metric scale
+    assert rep.rot_err == m["RotErr"] and rep.trans_err == m["TransErr_rel"] and rep.cammc == m["CamMC_rel"]
+    rep.metrics = {**m, "TransErr_abs": 0.25, "CamMC_abs": 0.5}
+    assert rep.trans_err == 0.25 and rep.cammc == 0.5
+    est = rep.estimated_trajectory(traj)  # static: the identity path, with the requested lens
+    assert est.num_frames == 6 and est.key_times == [float(i) for i in range(6)]
+    assert torch.allclose(est.c2w, torch.eye(4).expand(6, 4, 4)) and torch.equal(est.K_norm, traj.K_norm)
+    rep.trials, rep.metrics = [], None  # nothing registered
+    assert math.isnan(rep.rot_err) and math.isnan(rep.trans_err) and math.isnan(rep.cammc)
+    first = rep.estimated_trajectory(traj)
+    assert first.num_frames == 1 and torch.equal(first.c2w[0], traj.c2w[0])
+
+
+def test_track_camera_report_of_a_static_video():
+    from realcam_core.evaluation import track_camera_report
+
+    frames = _video(1).expand(5, -1, -1, -1).clone()
+    traj, text = track_camera_report(frames, intrinsics="realcam_default")
+    assert traj.num_frames == 5 and torch.allclose(traj.c2w, torch.eye(4).expand(5, 4, 4))
+    h, w = frames.shape[1:3]
+    assert f"5 frames {w}x{h}, method static" in text and "rotation only (no translation)" in text
+    assert f"fx {0.5 * max(h, w):.1f}" in text  # RealCam's default focal
+    with pytest.raises(RealCamInputError, match="video"):
+        track_camera_report(torch.zeros(4, 64, 64))

@@ -116,3 +116,19 @@ def test_ply_points_colours_and_axes(tmp_path):
     assert (tmp_path / "b.ply").read_bytes().startswith(b"ply\nformat binary_little_endian 1.0\n")
     with pytest.raises(RealCamInputError, match="axes"):
         write_ply(tmp_path / "c.ply", pts, axes="zup")
+
+
+def test_nerfstudio_folder_with_points(tmp_path):
+    from realcam_core.interchange.nerfstudio import write_nerfstudio_folder
+
+    pts = torch.tensor([[0.0, 1.0, 2.0], [-1.0, 0.5, 3.0]])
+    cols = torch.tensor([[1.0, 0.0, 0.5], [0.2, 0.4, 1.0]])
+    path = write_nerfstudio_folder(tmp_path / "ns", _traj(False), 64, 48, pts, cols)
+    assert path == tmp_path / "ns" / "transforms.json"
+    assert json.loads(path.read_text())["ply_file_path"] == "points.ply"
+    xyz, _ = read_ply_points(tmp_path / "ns" / "points.ply")
+    assert np.allclose(xyz, pts.numpy() * [1, -1, -1])  # OpenGL axes, like the poses
+    bare = write_nerfstudio_folder(tmp_path / "bare", _traj(False), 64, 48)
+    assert "ply_file_path" not in json.loads(bare.read_text()) and not (tmp_path / "bare" / "points.ply").exists()
+    with pytest.raises(FileExistsError):  # never into an existing folder
+        write_nerfstudio_folder(tmp_path / "ns", _traj(False), 64, 48)

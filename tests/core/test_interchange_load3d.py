@@ -49,3 +49,26 @@ def test_fov_zoom_and_errors():
         load3d_to_c2w({"target": {"x": 0, "y": 0, "z": 0}})
     with pytest.raises(RealCamInputError, match="different from the target"):
         load3d_to_c2w({"position": {"x": 1, "y": 1, "z": 1}, "target": {"x": 1, "y": 1, "z": 1}})
+
+
+def test_keyframe_appends_after_the_last_key():
+    import torch
+
+    from realcam_core.interchange.load3d import load3d_keyframe
+    from realcam_core.trajectory.presets import make_preset
+
+    eye = np.array([0.5, 0.0, 1.0])
+    info = {"position": _viewer(eye), "target": _viewer([0, 0, 4]), "zoom": 2, "cameraType": "perspective"}
+    one = load3d_keyframe(info, 60.0, 200, 100, POINTS)
+    assert one.num_frames == 1 and one.key_times == [0.0]
+    assert np.allclose(one.c2w[0, :3, 3].numpy(), eye, atol=1e-5)  # absolute: not made relative to itself
+    # Three.js zoom scales the focal length: fy = zoom * 0.5 / tan(fov / 2) of the height; fx the same in
+    # pixels, so half of it in widths (aspect 2)
+    fy = 2 * 0.5 / np.tan(np.radians(30.0))
+    assert np.allclose(one.K_norm[0].numpy(), [[fy / 2, 0, 0.5], [0, fy, 0.5], [0, 0, 1]], atol=1e-5)
+    base = make_preset("zoom_in", 5)
+    out = load3d_keyframe(info, 60.0, 200, 100, POINTS, append_to=base, frames_after=7)
+    times, _ = base.keyframes()
+    assert out.key_times == [*times, times[-1] + 7]
+    assert torch.equal(out.key_c2w[:-1], base.keyframes()[1].float()) and torch.equal(out.key_c2w[-1], one.c2w[0])
+    assert torch.equal(out.K_norm[-1], one.K_norm[0]) and out.K_norm.shape[0] == len(times) + 1

@@ -111,3 +111,48 @@ def test_dolly_zoom_keeps_the_subject_size_in_the_preview(easing):
     grow = _subject_size(fixed)
     assert float(grow[1, 0] / grow[0, 0]) == pytest.approx(2.0, rel=0.05)
     assert math.isclose(float(k_norm_to_focal_mm(K_norm[-1])), 17.5, rel_tol=1e-5)
+
+
+def test_parse_lens_keys_in_mm_and_fov():
+    from realcam_core.camera.lens import parse_lens_keys
+
+    assert parse_lens_keys("0:35, 24:85;", "mm", 36.0) == [(0.0, 35.0), (24.0, 85.0)]
+
+    # 90 deg horizontal FOV on a 36 mm sensor: f = 18 / tan(45 deg) = 18 mm
+    (frame, mm), = parse_lens_keys("3:90", "fov_deg", 36.0)
+    assert frame == 3.0 and mm == pytest.approx(18.0)
+    with pytest.raises(RealCamInputError, match="lens_keys: expected 'frame:value' pairs"):
+        parse_lens_keys("0:35, 24", "mm", 36.0)
+    with pytest.raises(RealCamInputError, match="at least one"):
+        parse_lens_keys(" , ", "mm", 36.0)
+
+
+def test_subject_distance_is_the_median_of_the_centre():
+    from realcam_core.camera.lens import subject_distance
+
+    depth = torch.full((10, 10), 9.0)
+    depth[4:7, 4:7] = torch.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0], [7.0, 8.0, 0.0]])  # rows/cols 4..6 = centre
+    scene = scene_from_depth(torch.rand(10, 10, 3), depth)
+    assert subject_distance(2.5, scene) == 2.5 and subject_distance(2.5, None) == 2.5
+    # valid centre values 1..8 (0 is invalid): torch's median is the lower middle, 4
+    assert subject_distance(0.0, scene) == 4.0
+    with pytest.raises(RealCamInputError, match="subject_distance: expected metres > 0"):
+        subject_distance(0.0, None)
+    far = torch.full((10, 10), 5.0)
+    far[4:7, 4:7] = 0.0
+    with pytest.raises(RealCamInputError, match="no valid depth in its centre"):
+        subject_distance(0.0, scene_from_depth(torch.rand(10, 10, 3), far))
+
+
+def test_preview_K_only_for_an_animated_lens():
+    from realcam_core.camera.lens import preview_K
+
+    K = torch.tensor([[50.0, 0, 32], [0, 50.0, 24], [0, 0, 1]])
+    fixed = torch.tensor([[0.8, 0, 0.5], [0, 1.0, 0.5], [0, 0, 1]]).expand(4, 3, 3).clone()
+    assert preview_K(K, (48, 64), (96, 128), "crop", fixed) is None
+    zoom = fixed.clone()
+    zoom[:, 0, 0] *= torch.tensor([1.0, 1.5, 2.0, 2.5])
+    zoom[:, 1, 1] *= torch.tensor([1.0, 1.5, 2.0, 2.5])
+    got = preview_K(K, (48, 64), (96, 128), "crop", zoom)
+    assert torch.allclose(got[0], K * torch.tensor([[2.0], [2.0], [1.0]]))  # the scene's lens at twice the size
+    assert torch.allclose(got[:, 0, 0], 100.0 * torch.tensor([1.0, 1.5, 2.0, 2.5]))

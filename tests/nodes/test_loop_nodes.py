@@ -48,6 +48,7 @@ def host(out_path: str) -> None:
     rm = import_pack_module("realcam_comfy.conditioning")
     sm = import_pack_module("nodes.sampler_nodes")
     ln = import_pack_module("nodes.loop_nodes")
+    clip_nodes = import_pack_module("nodes.clip_nodes")
 
     tiny.write_tiny_realcam(tmp / "realcam", tiny.TinySpec(variant="512", frames=FRAMES, image_size=(SIZE, SIZE)))
     model = mn.RealCamCheckpointLoader.execute("512_dynamicrafter_tiny.ckpt", "512_realcam-i2v_tiny.safetensors",
@@ -142,10 +143,10 @@ def host(out_path: str) -> None:
     res["cont_concat"] = cp[0][1][rm.KEY_CONCAT]
     res["cont_noise_mask"] = clat["noise_mask"]
     clip2 = sample(cp, cn, clat, seed=6)
-    pasted = ln.RealCamPasteOverlap.execute(clip2, clip1, overlap, FRAMES).result[0]
+    pasted = clip_nodes.RealCamPasteOverlap.execute(clip2, clip1, overlap, FRAMES).result[0]
     res["clip1"], res["clip2_raw"], res["clip2"] = clip1["samples"], clip2["samples"], pasted["samples"]
     res["clip1_px"], res["clip2_px"] = vae.decode(clip1["samples"]), vae.decode(pasted["samples"])
-    res["joined"] = ln.RealCamJoinClips.execute(res["clip1_px"], res["clip2_px"], overlap).result[0]
+    res["joined"] = clip_nodes.RealCamJoinClips.execute(res["clip1_px"], res["clip2_px"], overlap).result[0]
     short = {"samples": clip1["samples"][:1]}
     res["err/short_previous"] = error_of(lambda: cond("continue", p2, n2, lat2, previous_latent=short,
                                                       overlap=overlap))
