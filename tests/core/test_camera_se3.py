@@ -77,7 +77,10 @@ def test_look_at_points_z_at_target_and_keeps_image_upright():
 
 
 def test_log_exp_round_trip():
-    xi = torch.randn(20, 6, dtype=torch.float64) * 0.8
+    xi = torch.randn(20, 6, dtype=torch.float64, generator=torch.Generator().manual_seed(0)) * 0.8
+    # log is unique only for rotation angles below pi (an unseeded draw sometimes went past it)
+    angle = xi[:, 3:].norm(dim=-1, keepdim=True)
+    xi[:, 3:] *= torch.clamp(3.0 / angle, max=1.0)
     assert torch.allclose(se3.se3_log(se3.se3_exp(xi)), xi, atol=1e-10)
 
 
