@@ -109,9 +109,9 @@ def test_window_conversion_round_trip_and_order():
 
 
 @pytest.mark.parametrize("window,name", [
-    (S.ShapingWindow(1000, 0.1, "sigma_percent"), "start"),
-    (S.ShapingWindow(0, 1.5, "sigma_percent"), "end"),
-    (S.ShapingWindow(float("nan"), 900, "timestep"), "start"),
+    (S.ShapingWindow(1000, 0.1, "sigma_percent"), "window_start"),
+    (S.ShapingWindow(0, 1.5, "sigma_percent"), "window_end"),
+    (S.ShapingWindow(float("nan"), 900, "timestep"), "window_start"),
     (S.ShapingWindow(1000, 900, "steps"), "window_units"),
 ])
 def test_bad_window_names_the_input(window, name):
@@ -246,10 +246,10 @@ def test_preview_of_the_wrong_size_names_the_input(shape):
 
 def test_frame_zero_is_the_conditioning_latent_like_upstream(fx):
     state = tuple(fx["preview_raw"].shape)
-    z = S.prepare_scene_latent(fx["preview_raw"], state, start=fx["cond_latent"])
+    z = S.prepare_scene_latent(fx["preview_raw"], state, start_latent=fx["cond_latent"])
     torch.testing.assert_close(z, fx["scene_frames"], rtol=0, atol=0)
     assert not torch.equal(fx["preview_raw"][:, :, 0], z[:, :, 0])
-    scaled = S.prepare_scene_latent(fx["preview_raw"], state, start=fx["cond_latent"], process_in=lambda t: 2 * t)
+    scaled = S.prepare_scene_latent(fx["preview_raw"], state, start_latent=fx["cond_latent"], process_in=lambda t: 2 * t)
     torch.testing.assert_close(scaled, 2 * fx["scene_frames"])
 
 
@@ -284,7 +284,7 @@ def test_noise_shaper_blend_and_paste_window():
     x, z = torch.randn(1, 4, 2, 3, 3), torch.randn(1, 4, 2, 3, 3)
     m = torch.ones(1, 1, 2, 3, 3)
     rec = S.RecordedNoise([torch.zeros(1, 4, 2, 3, 3), torch.ones(1, 4, 2, 3, 3)])
-    sh = S.NoiseShaper(z, m, inside=lambda s: s > 5, noise_fn=rec, scaling=S.q_sample_scaling())
+    sh = S.ShapingRun(z, m, inside=lambda s: s > 5, noise_fn=rec, scaling=S.q_sample_scaling())
     torch.testing.assert_close(sh.blend(x, 0, 10.0), z)
     torch.testing.assert_close(sh.blend(x, 1, 2.0), z + 2.0)
     with pytest.raises(RealCamInputError, match="^noise:"):
