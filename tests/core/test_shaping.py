@@ -305,3 +305,20 @@ def test_seeded_step_noise_is_fresh_reproducible_and_not_the_initial_noise():
 if __name__ == "__main__" and "--make-fixture" in sys.argv:
     make_fixture()
     print("wrote", FIXTURE)
+
+
+def test_percent_window_given_timesteps_names_the_widget_and_the_converted_value():
+    with pytest.raises(RealCamInputError, match=r"^window_start: .*0\.\.1.*percent 0 on a DDPM schedule.*got 1000"):
+        S.ShapingWindow(1000, 900, "sigma_percent").validated()
+    with pytest.raises(RealCamInputError, match=r"^window_end: .*reads as a timestep, which is percent 0\.0991"):
+        S.ShapingWindow(0.0, 900, "sigma_percent").validated()
+
+
+def test_timestep_window_must_reach_the_model_timesteps():
+    S.check_window_reaches(S.ShapingWindow(1000, 900), 0.0, 999.0)  # upstream's window on a DDPM model
+    S.check_window_reaches(S.ShapingWindow(0.0, 0.1, "sigma_percent"), 7.9, 1000.0)  # percents always reach
+    S.check_window_reaches(S.ShapingWindow(1.0, 0.9), 0.001, 1.0)  # LTXV-like timesteps 0..1
+    with pytest.raises(RealCamInputError, match=r"^window_start/window_end: .*timesteps 7\.9\.\.1000.*got 0\.1\.\.0"):
+        S.check_window_reaches(S.ShapingWindow(0.0, 0.1), 7.9, 1000.0)  # Wan's percents left as timesteps
+    with pytest.raises(RealCamInputError, match="^window_start/window_end:"):
+        S.check_window_reaches(S.ShapingWindow(1000, 999.5), 0.0, 999.0)
