@@ -60,12 +60,12 @@ def main() -> None:
     print(f"model: {type(model.model.model_config).__name__}, {dims}")
 
     shaping = import_pack_module("realcam_comfy.shaping")
-    wan_nodes = import_pack_module("nodes.wan_nodes")
+    wan_glue = import_pack_module("realcam_comfy.wan")
     wan = import_pack_module("realcam_core.wan")
     presets = import_pack_module("realcam_core.trajectory.presets")
     w, h, n = args.width, args.height, wan.check_length(args.frames)
     text = [[torch.randn(1, 512, 4096, generator=g), {}]]
-    emb = wan_nodes.wan_embedding(presets.make_preset("orbit_left", n), w, h, "true intrinsics")
+    emb = wan_glue.wan_embedding(presets.make_preset("orbit_left", n), w, h, "true intrinsics")
     pos, neg, latent = nodes_wan.WanCameraImageToVideo.execute(text, text, None, w, h, n, 1,
                                                                camera_conditions=emb).args
     samples = latent["samples"]

@@ -141,15 +141,21 @@ def ddim_ancestral_sigmas(sigma: float, sigma_next: float, eta: float, terminal:
     return math.sqrt(max(sigma_next**2 - up**2, 0.0)), up
 
 
-@torch.no_grad()
-def sample_realcam_ddim(model, x, sigmas, extra_args=None, callback=None, disable=None, eta=1.0, s_noise=1.0,
-                        noise_sampler=None):
-    """Upstream DDIM (eta = 1 by default) as a k-diffusion sampler; exact at a zero-SNR first step.
+DDIM_ETA_OPTION = "realcam_ddim_eta"  # model_options key: RealCam Sampler's eta for realcam_ddim (KSampler: 1)
 
+
+@torch.no_grad()
+def sample_realcam_ddim(model, x, sigmas, extra_args=None, callback=None, disable=None, eta=None, s_noise=1.0,
+                        noise_sampler=None):
+    """Upstream DDIM as a k-diffusion sampler (core's `realcam_ddim`); exact at a zero-SNR first step.
+
+    eta: given, else the model's `model_options[DDIM_ETA_OPTION]` (set by RealCam Sampler), else upstream's 1.
     eps comes from the un-rescaled x0 (upstream computes e_t before its dynamic rescale), x0 is the
     rescaled one, so with `dynamic_rescale_post_cfg` the step equals upstream's.
     """
     extra_args = {} if extra_args is None else extra_args
+    if eta is None:
+        eta = float(extra_args.get("model_options", {}).get(DDIM_ETA_OPTION, 1.0))
     noise_sampler = kds.default_noise_sampler(x, seed=extra_args.get("seed")) if noise_sampler is None else noise_sampler
     ms = _model_sampling_of(model)
     sample_sigmas = extra_args.get("model_options", {}).get("transformer_options", {}).get("sample_sigmas", sigmas)
@@ -179,6 +185,13 @@ def upstream_schedule(model_sampling: RealCamSampling, steps: int) -> torch.Tens
 
     ts = ddim_timesteps(steps, model_sampling.num_timesteps).flip(0).tolist() + [0]
     return torch.stack([model_sampling.sigmas[t] for t in ts]).float()
+
+
+def trailing_scheduler(model_sampling, steps: int) -> torch.Tensor:
+    """Core scheduler `realcam_trailing`: `upstream_schedule` for discrete-timestep models."""
+    require(hasattr(model_sampling, "num_timesteps"), "scheduler",
+            "a discrete-timestep model for realcam_trailing (upstream's DDPM steps)", type(model_sampling).__name__)
+    return upstream_schedule(model_sampling, steps)
 
 
 def vp_latent(latent: torch.Tensor, sigma: float) -> torch.Tensor:

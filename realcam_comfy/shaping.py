@@ -15,15 +15,16 @@ from __future__ import annotations
 import inspect
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import comfy.k_diffusion.sampling as kds
 import comfy.patcher_extension as pe
-import comfy.utils
 import torch
 
 from ..realcam_core import shaping as core
+from ..realcam_core import wan as core_wan
 from ..realcam_core.errors import RealCamInputError, require
+from ..realcam_core.shaping import ShapingSpec
+from .wan import resize_like_core
 
 WRAPPER_KEY = "realcam_noise_shaping"
 log = logging.getLogger("RealCam")
@@ -41,46 +42,6 @@ _BROWNIAN = {
 _NO_SINGLE_STEP = {"sample_unipc", "sample_unipc_bh2"}
 _NEEDS_FULL_RUN = {"sample_sa_solver", "sample_sa_solver_pece"}
 
-# seed of the sampling run -> noise function for the shaped steps (the seam for recorded noise)
-NoiseFactory = Callable[[int | None], core.NoiseFn]
-
-
-@dataclass
-class ShapingSpec:
-    """What a shaping patch carries. preview/start: raw VAE latents (as VAEEncode returns them).
-
-    preview: (B, C, T, h, w) or frames-as-batch (T, C, h, w). mask: pixel MASK (F, H, W).
-    start: the conditioning image's latent; replaces latent frame 0 of the preview (upstream).
-    """
-
-    preview: torch.Tensor
-    mask: torch.Tensor
-    window: core.ShapingWindow
-    mode: str = "xt_paste"
-    start: torch.Tensor | None = None
-    threshold: float = core.MASK_THRESHOLD
-    noise_factory: NoiseFactory | None = None
-
-    def validated(self) -> ShapingSpec:
-        require(self.mode in core.MODES, "mode", f"one of {list(core.MODES)}", repr(self.mode))
-        mask = core.check_pixel_mask(self.mask)
-        require(torch.is_tensor(self.preview) and self.preview.ndim in (4, 5), "preview_latent",
-                "a latent of shape (B, C, T, h, w) or (frames, C, h, w)",
-                tuple(self.preview.shape) if torch.is_tensor(self.preview) else type(self.preview).__name__)
-        require(bool(torch.isfinite(self.preview).all()), "preview_latent", "finite values", "NaN/inf")
-        require(self.start is None or bool(torch.isfinite(self.start).all()), "start_image", "finite values",
-                "NaN/inf")
-        video = core.video_view(self.preview)
-        core.latent_mask(mask, int(video.shape[2]), (int(video.shape[3]), int(video.shape[4])), self.threshold)
-        if self.start is not None:
-            start = core.video_view(self.start)
-            require(start.shape[1] == video.shape[1] and tuple(start.shape[3:]) == tuple(video.shape[3:]),
-                    "start_image", f"a latent like the preview's ({video.shape[1]} channels, {tuple(video.shape[3:])})",
-                    tuple(self.start.shape))
-        return ShapingSpec(self.preview, mask, self.window.validated(), self.mode, self.start, self.threshold,
-                           self.noise_factory)
-
-
 def persistent_noise_sampler(fn: Callable, x: torch.Tensor, sigmas: torch.Tensor, seed: int | None):
     """The noise sampler `fn` would build for the whole schedule, so chunked runs draw the same noise."""
     cpu = _BROWNIAN.get(getattr(fn, "__name__", ""))
@@ -90,7 +51,7 @@ def persistent_noise_sampler(fn: Callable, x: torch.Tensor, sigmas: torch.Tensor
     return kds.default_noise_sampler(x, seed=seed)
 
 
-def chunked_sampler_function(fn: Callable, shaper: core.NoiseShaper, steps: list[int]) -> Callable:
+def chunked_sampler_function(fn: Callable, shaper: core.ShapingRun, steps: list[int]) -> Callable:
     """Wrap a k-diffusion sampler function so the shaped steps run one at a time, state blended first.
 
     A chunk must return the state at its last sigma. uni_pc cannot take a single step (it only
@@ -130,17 +91,17 @@ class NoiseShapingWrapper:
     def __init__(self, spec: ShapingSpec):
         self.spec = spec.validated()
 
-    def prepare(self, model_wrap, noise: torch.Tensor, seed: int | None) -> core.NoiseShaper:
+    def prepare(self, model_wrap, noise: torch.Tensor, seed: int | None) -> core.ShapingRun:
         base = model_wrap.inner_model  # comfy.model_base.BaseModel
         ms = base.model_sampling
         shape = tuple(noise.shape)
         frames, hw = core.state_frames_hw(shape)
         z = core.prepare_scene_latent(self.spec.preview.float(), shape,
-                                      None if self.spec.start is None else self.spec.start.float(),
+                                      None if self.spec.start_latent is None else self.spec.start_latent.float(),
                                       base.process_latent_in)
         mask = core.latent_mask(self.spec.mask, frames, hw, self.spec.threshold)
         factory = self.spec.noise_factory or core.SeededStepNoise
-        return core.NoiseShaper(
+        return core.ShapingRun(
             z=z.to(device=noise.device, dtype=noise.dtype),
             mask=core.mask_for_state(mask, shape).to(device=noise.device, dtype=noise.dtype),
             inside=core.window_predicate(self.spec.window, ms.timestep, ms.percent_to_sigma),
@@ -176,14 +137,14 @@ class NoiseShapingWrapper:
 
 
     def _warn_empty(self, model_wrap, sigmas: torch.Tensor) -> None:
-        """No step in the window is legal, but a default window in the wrong units is the usual cause."""
+        """No step in the window is legal, but a window in the wrong units is the usual cause."""
         w = self.spec.window
         values = sigmas[:-1] if w.units == "sigma_percent" else model_wrap.inner_model.model_sampling.timestep(sigmas[:-1])
         what = "sigmas" if w.units == "sigma_percent" else "timesteps"
         log.warning("RealCam noise shaping: no step of this schedule is inside the window %s..%s (%s); its %s run "
-                    "%.4g..%.4g. Nothing is shaped. For models whose timesteps are not 0..1000 (e.g. LTXV: 0..1) "
-                    "use window_units sigma_percent.", w.start, w.end, w.units, what, float(values.max()),
-                    float(values.min()))
+                    "%.4g..%.4g. Nothing is shaped: set window_start / window_end so a step falls inside. For models "
+                    "whose timesteps are not 0..1000 (e.g. LTXV: 0..1) use window_units sigma_percent.",
+                    w.start, w.end, w.units, what, float(values.max()), float(values.min()))
 
 
 def apply_noise_shaping(model, spec: ShapingSpec):
@@ -192,6 +153,19 @@ def apply_noise_shaping(model, spec: ShapingSpec):
     patched.remove_wrappers_with_key(pe.WrappersMP.SAMPLER_SAMPLE, WRAPPER_KEY)
     patched.add_wrapper_with_key(pe.WrappersMP.SAMPLER_SAMPLE, WRAPPER_KEY, NoiseShapingWrapper(spec))
     return patched
+
+
+def model_timesteps(model) -> tuple[float, float]:
+    """(lowest, highest) timestep of a MODEL's schedule: the range a timestep window must overlap."""
+    ms = model.get_model_object("model_sampling")
+    t = ms.timestep(torch.stack([torch.as_tensor(ms.sigma_min), torch.as_tensor(ms.sigma_max)]).float().flatten())
+    return float(t.min()), float(t.max())
+
+
+def shape_model(model, spec: ShapingSpec):
+    """The nodes' entry: refuse a timestep window outside the model's timesteps, then patch (a clone of) it."""
+    core.check_window_reaches(spec.window, *model_timesteps(model))
+    return apply_noise_shaping(model, spec)
 
 
 def latent_samples(latent: dict | None) -> torch.Tensor | None:
@@ -218,4 +192,30 @@ def start_at_preview_size(start_image, preview_frames, preview: torch.Tensor, va
     image = start_image[:1]
     if tuple(image.shape[1:3]) == (h, w):
         return image
-    return comfy.utils.common_upscale(image.movedim(-1, 1), w, h, "bilinear", "center").movedim(1, -1)
+    return resize_like_core(image, w, h)
+
+
+def preview_and_start(preview_latent, preview_frames, vae, start_image) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """RealCam Noise Shaping's inputs -> (preview latent, start latent or None): a preview_latent, or
+    preview_frames encoded with `vae`; the start image at the preview's size, encoded with `vae`."""
+    if (preview_latent is None) == (preview_frames is None):
+        raise RealCamInputError("preview_latent: expected either preview_latent or preview_frames (+ vae), "
+                                f"got {'both' if preview_latent is not None else 'neither'}")
+    preview = latent_samples(preview_latent)
+    if preview is None:
+        preview = encode_frames(vae, preview_frames, "preview_frames")
+    if start_image is None:
+        return preview, None
+    return preview, encode_frames(vae, start_at_preview_size(start_image, preview_frames, preview, vae), "start_image")
+
+
+def wan_preview_and_start(vae, preview_frames, shaping_mask, width: int, height: int, length: int,
+                          start_image) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """RealCam Wan Noise Shaping's inputs -> (preview latent, start latent or None), sizes as core's Wan nodes."""
+    core_wan.check_preview(preview_frames, shaping_mask, length, width, height)
+    require(vae is not None, "vae", "the Wan VAE")
+    preview = vae.encode(preview_frames[..., :3])
+    if start_image is None:
+        return preview, None
+    first = resize_like_core(core_wan.check_image(start_image, "start_image")[:1], width, height)
+    return preview, vae.encode(first[..., :3])

@@ -1,5 +1,10 @@
 """Scene-constrained noise shaping (RealCam-I2V, ARCHITECTURE §5): the maths, free of ComfyUI.
 
+Vocabulary (the glossary of ARCHITECTURE §5): a `ShapingWindow` (window_start, window_end, window_units)
+says which steps are shaped; a `ShapingSpec` is what a shaping patch carries (preview latent, shaping
+mask, window, mode, start latent); a `ShapingRun` is a spec bound to one sampling run (scene latent and
+latent mask in the state's layout); `ShapingNoise` draws the noise of each shaped step.
+
 Upstream (CamI2V `ddim.py`) replaces the sampler state before the model call at every step whose
 DDPM timestep is >= 900:  x_t <- m * q_sample(z_preview, t) + (1 - m) * x_t, fresh noise each step,
 m = the eroded visibility of the point-cloud preview, bilinearly resized to latent size, >= 0.9.
@@ -38,18 +43,21 @@ TEMPORAL_COMPRESSIONS = (1, 4, 8)  # none (DynamiCrafter, SVD), Wan 2.x, LTXV
 NOISE_SEED_OFFSET = 0x5EED  # keep shaping noise apart from the sampler's initial noise (same seed)
 
 # (step index, sigma of that step, the state) -> standard-normal noise shaped like the state
-NoiseFn = Callable[[int, float, torch.Tensor], torch.Tensor]
+ShapingNoise = Callable[[int, float, torch.Tensor], torch.Tensor]
+# seed of the sampling run -> the noise of its shaped steps (the seam for recorded noise)
+ShapingNoiseFactory = Callable[[int | None], ShapingNoise]
 
 
 # -- the window -----------------------------------------------------------------------------
 @dataclass(frozen=True)
 class ShapingWindow:
-    """Steps to shape, in the sampler's own terms.
+    """Steps to shape, in the sampler's own terms; the nodes' window_start / window_end / window_units.
 
     units "timestep": the model's timestep (DDPM index 0..999 for discrete models, sigma*1000 for
     flow models); a step is shaped when end <= t <= start (upstream: 1000 -> 900).
     units "sigma_percent": core's percent of the schedule (0 = pure noise, 1 = clean) as in
     `percent_to_sigma`; a step is shaped when start <= percent <= end. Either order is accepted.
+    Errors name the widgets (window_start, window_end, window_units).
     """
 
     start: float = 1000.0
@@ -57,15 +65,34 @@ class ShapingWindow:
     units: str = "timestep"
 
     def validated(self) -> ShapingWindow:
-        """Check units and ranges (naming the input) and return the window with start/end ordered."""
+        """Check units and ranges (naming the widget) and return the window with start/end ordered."""
         require(self.units in UNITS, "window_units", f"one of {list(UNITS)}", repr(self.units))
-        for name, v in (("start", self.start), ("end", self.end)):
+        for name, v in (("window_start", self.start), ("window_end", self.end)):
             require(isinstance(v, (int, float)) and math.isfinite(v), name, "a finite number", v)
-            if self.units == "sigma_percent":
-                require(0.0 <= v <= 1.0, name, "a sigma percent in 0..1 (window_units=sigma_percent)", v)
+            if self.units == "sigma_percent" and not 0.0 <= v <= 1.0:
+                hint = (f"; {v:g} reads as a timestep, which is percent {timestep_to_sigma_percent(v):.3g} on a "
+                        "DDPM schedule: give that, or set window_units to timestep") if 1.0 < v <= 1000.0 else ""
+                raise input_error(name, "a sigma percent in 0..1 with window_units sigma_percent "
+                                        f"(0 = pure noise, 1 = clean; upstream's window is 0 -> 0.1){hint}", v)
         if self.units == "timestep":
             return ShapingWindow(max(self.start, self.end), min(self.start, self.end), self.units)
         return ShapingWindow(min(self.start, self.end), max(self.start, self.end), self.units)
+
+
+def check_window_reaches(window: ShapingWindow, t_lowest: float, t_highest: float) -> None:
+    """A timestep window must overlap the model's timesteps t_lowest..t_highest, or it can never shape a step.
+
+    The usual cause is switching window_units to timestep and keeping percent values (0 -> 0.1).
+    A sigma_percent window always overlaps (0..1 is the whole schedule).
+    """
+    w = window.validated()
+    tol = 1e-5 * max(abs(t_lowest), abs(t_highest), 1.0)  # as `window_predicate`
+    if w.units != "timestep" or (w.end <= t_highest + tol and w.start >= t_lowest - tol):
+        return
+    raise RealCamInputError(
+        f"window_start/window_end: expected a window that overlaps this model's timesteps "
+        f"{t_lowest:.4g}..{t_highest:.4g} (window_units timestep), got {w.start:g}..{w.end:g}, which shapes no "
+        "step; give timesteps in that range (upstream: 1000 -> 900), or percents with window_units sigma_percent")
 
 
 def timestep_to_sigma_percent(t: float, t_max: float = 999.0) -> float:
@@ -352,8 +379,8 @@ class RecordedNoise:
 
 
 @dataclass
-class NoiseShaper:
-    """Prepared shaping for one sampling run: preview z and mask m in the state's layout/space.
+class ShapingRun:
+    """A `ShapingSpec` bound to one sampling run: scene latent z and mask m in the state's layout/space.
 
     z: the state's shape (batch may be 1). mask: broadcastable (see `mask_for_state`).
     scaling: (sigma, noise, z) -> q_sample(z, sigma); the model's `noise_scaling` or `q_sample`.
@@ -362,7 +389,7 @@ class NoiseShaper:
     z: torch.Tensor
     mask: torch.Tensor
     inside: Callable[[float], bool]
-    noise_fn: NoiseFn
+    noise_fn: ShapingNoise
     scaling: Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
 
     def blend(self, x: torch.Tensor, step: int, sigma: torch.Tensor | float) -> torch.Tensor:
@@ -382,14 +409,14 @@ class NoiseShaper:
 def prepare_scene_latent(
     preview: torch.Tensor,
     state_shape: Sequence[int],
-    start: torch.Tensor | None = None,
+    start_latent: torch.Tensor | None = None,
     process_in: Callable[[torch.Tensor], torch.Tensor] | None = None,
 ) -> torch.Tensor:
-    """Preview latent (raw VAE space) -> the state's layout and model space, frame 0 from `start` if given."""
+    """Preview latent (raw VAE space) -> the state's layout and model space, frame 0 from `start_latent` if given."""
     z = to_state_layout(preview, state_shape, "preview_latent")
     z = process_in(z) if process_in is not None else z
-    if start is not None:
-        s = to_state_layout(start, state_shape, "start_latent", frames=1)
+    if start_latent is not None:
+        s = to_state_layout(start_latent, state_shape, "start_image", frames=1)
         s = process_in(s) if process_in is not None else s
         z = replace_first_frame(z, s)
     return z
@@ -401,3 +428,42 @@ def state_frames_hw(state_shape: Sequence[int]) -> tuple[int, tuple[int, int]]:
         return int(state_shape[2]), (int(state_shape[3]), int(state_shape[4]))
     require(len(state_shape) == 4, "model", "a latent of shape (B, C, T, h, w) or (frames, C, h, w)", tuple(state_shape))
     return int(state_shape[0]), (int(state_shape[2]), int(state_shape[3]))
+
+
+# -- what a shaping patch carries ------------------------------------------------------------
+@dataclass
+class ShapingSpec:
+    """What a shaping patch carries. preview / start_latent: raw VAE latents (as VAEEncode returns them).
+
+    preview: (B, C, T, h, w) or frames-as-batch (T, C, h, w). mask: pixel MASK (F, H, W).
+    start_latent: the start image's latent; replaces latent frame 0 of the preview (upstream).
+    noise_factory: seed -> the shaped steps' noise (default `SeededStepNoise`).
+    """
+
+    preview: torch.Tensor
+    mask: torch.Tensor
+    window: ShapingWindow
+    mode: str = "xt_paste"
+    start_latent: torch.Tensor | None = None
+    threshold: float = MASK_THRESHOLD
+    noise_factory: ShapingNoiseFactory | None = None
+
+    def validated(self) -> ShapingSpec:
+        """Check every part (naming the node input it came from); the mask as float32 (F, H, W)."""
+        require(self.mode in MODES, "mode", f"one of {list(MODES)}", repr(self.mode))
+        mask = check_pixel_mask(self.mask)
+        require(torch.is_tensor(self.preview) and self.preview.ndim in (4, 5), "preview_latent",
+                "a latent of shape (B, C, T, h, w) or (frames, C, h, w)",
+                tuple(self.preview.shape) if torch.is_tensor(self.preview) else type(self.preview).__name__)
+        require(bool(torch.isfinite(self.preview).all()), "preview_latent", "finite values", "NaN/inf")
+        start = self.start_latent
+        require(start is None or bool(torch.isfinite(start).all()), "start_image", "finite values", "NaN/inf")
+        video = video_view(self.preview)
+        latent_mask(mask, int(video.shape[2]), (int(video.shape[3]), int(video.shape[4])), self.threshold)
+        if start is not None:
+            first = video_view(start)
+            require(first.shape[1] == video.shape[1] and tuple(first.shape[3:]) == tuple(video.shape[3:]),
+                    "start_image", f"a latent like the preview's ({video.shape[1]} channels, {tuple(video.shape[3:])})",
+                    tuple(start.shape))
+        return ShapingSpec(self.preview, mask, self.window.validated(), self.mode, start, self.threshold,
+                           self.noise_factory)

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import torch
 
-from .errors import require
+from .errors import RealCamInputError, require
 from .scene.types import Scene
 from .shaping import ShapingWindow
 from .trajectory.types import Trajectory
@@ -76,6 +76,27 @@ def latent_frames(n: int) -> int:
     return (int(n) - 1) // TEMPORAL_COMPRESSION + 1
 
 
+def check_image(x, name: str) -> torch.Tensor:
+    """An IMAGE (frames, height, width, 3+) with at least one frame."""
+    require(torch.is_tensor(x) and x.ndim == 4 and x.shape[-1] >= 3 and x.shape[0] >= 1, name,
+            "an IMAGE (frames, height, width, 3)", tuple(x.shape) if torch.is_tensor(x) else type(x).__name__)
+    return x
+
+
+def check_preview(frames, mask, length: int, width: int, height: int) -> None:
+    """RealCam Wan Noise Shaping's preview_frames and shaping_mask: `length` frames of width x height each."""
+    check_length(length)
+    check_image(frames, "preview_frames")
+    if tuple(frames.shape[:3]) != (length, height, width):
+        raise RealCamInputError(
+            f"preview_frames: expected {length} frames of {width}x{height} (length, width, height), got "
+            f"{frames.shape[0]} frames of {frames.shape[2]}x{frames.shape[1]}; render the preview with "
+            "RealCam Point Cloud Render at the Wan width/height along a trajectory of length frames")
+    require(torch.is_tensor(mask) and mask.ndim == 3 and tuple(mask.shape) == (length, height, width), "shaping_mask",
+            f"a mask of {length} frames of {width}x{height}, like preview_frames (the render's shaping_mask)",
+            tuple(mask.shape) if torch.is_tensor(mask) else type(mask).__name__)
+
+
 def median_depth(scene: Scene) -> float:
     """Median of the scene's valid, positive, finite depths (metres)."""
     d = scene.depth[scene.mask.bool() & torch.isfinite(scene.depth) & (scene.depth > 0)]
@@ -94,6 +115,18 @@ def model_scale(mode: str, translation_scale: float, scene: Scene | None) -> tup
     factor = translation_scale / med
     return factor, (f"scale: metres / median depth {med:.3g} m x {translation_scale:g} = x{factor:.4g} "
                     "(RealEstate10K-like units: the scene ~1 unit away)")
+
+
+def trajectory_at_model_scale(trajectory: Trajectory, length: int, mode: str, translation_scale: float,
+                              scene: Scene | None) -> tuple[Trajectory, str]:
+    """A `length`-frame trajectory in the camera model's units, and a line saying how they were chosen."""
+    check_length(length)
+    if trajectory.num_frames != length:
+        raise RealCamInputError(
+            f"trajectory: expected {length} poses (length), got {trajectory.num_frames}; resample it with "
+            f"RealCam SE3 Interpolate (frame_count 'Wan {length} frames' or num_frames {length})")
+    factor, line = model_scale(mode, translation_scale, scene)
+    return (trajectory.scaled(factor) if factor != 1.0 else trajectory), line
 
 
 def pose_rows(traj: Trajectory, intrinsics: str) -> torch.Tensor:

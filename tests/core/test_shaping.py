@@ -109,9 +109,9 @@ def test_window_conversion_round_trip_and_order():
 
 
 @pytest.mark.parametrize("window,name", [
-    (S.ShapingWindow(1000, 0.1, "sigma_percent"), "start"),
-    (S.ShapingWindow(0, 1.5, "sigma_percent"), "end"),
-    (S.ShapingWindow(float("nan"), 900, "timestep"), "start"),
+    (S.ShapingWindow(1000, 0.1, "sigma_percent"), "window_start"),
+    (S.ShapingWindow(0, 1.5, "sigma_percent"), "window_end"),
+    (S.ShapingWindow(float("nan"), 900, "timestep"), "window_start"),
     (S.ShapingWindow(1000, 900, "steps"), "window_units"),
 ])
 def test_bad_window_names_the_input(window, name):
@@ -246,10 +246,10 @@ def test_preview_of_the_wrong_size_names_the_input(shape):
 
 def test_frame_zero_is_the_conditioning_latent_like_upstream(fx):
     state = tuple(fx["preview_raw"].shape)
-    z = S.prepare_scene_latent(fx["preview_raw"], state, start=fx["cond_latent"])
+    z = S.prepare_scene_latent(fx["preview_raw"], state, start_latent=fx["cond_latent"])
     torch.testing.assert_close(z, fx["scene_frames"], rtol=0, atol=0)
     assert not torch.equal(fx["preview_raw"][:, :, 0], z[:, :, 0])
-    scaled = S.prepare_scene_latent(fx["preview_raw"], state, start=fx["cond_latent"], process_in=lambda t: 2 * t)
+    scaled = S.prepare_scene_latent(fx["preview_raw"], state, start_latent=fx["cond_latent"], process_in=lambda t: 2 * t)
     torch.testing.assert_close(scaled, 2 * fx["scene_frames"])
 
 
@@ -284,7 +284,7 @@ def test_noise_shaper_blend_and_paste_window():
     x, z = torch.randn(1, 4, 2, 3, 3), torch.randn(1, 4, 2, 3, 3)
     m = torch.ones(1, 1, 2, 3, 3)
     rec = S.RecordedNoise([torch.zeros(1, 4, 2, 3, 3), torch.ones(1, 4, 2, 3, 3)])
-    sh = S.NoiseShaper(z, m, inside=lambda s: s > 5, noise_fn=rec, scaling=S.q_sample_scaling())
+    sh = S.ShapingRun(z, m, inside=lambda s: s > 5, noise_fn=rec, scaling=S.q_sample_scaling())
     torch.testing.assert_close(sh.blend(x, 0, 10.0), z)
     torch.testing.assert_close(sh.blend(x, 1, 2.0), z + 2.0)
     with pytest.raises(RealCamInputError, match="^noise:"):
@@ -305,3 +305,20 @@ def test_seeded_step_noise_is_fresh_reproducible_and_not_the_initial_noise():
 if __name__ == "__main__" and "--make-fixture" in sys.argv:
     make_fixture()
     print("wrote", FIXTURE)
+
+
+def test_percent_window_given_timesteps_names_the_widget_and_the_converted_value():
+    with pytest.raises(RealCamInputError, match=r"^window_start: .*0\.\.1.*percent 0 on a DDPM schedule.*got 1000"):
+        S.ShapingWindow(1000, 900, "sigma_percent").validated()
+    with pytest.raises(RealCamInputError, match=r"^window_end: .*reads as a timestep, which is percent 0\.0991"):
+        S.ShapingWindow(0.0, 900, "sigma_percent").validated()
+
+
+def test_timestep_window_must_reach_the_model_timesteps():
+    S.check_window_reaches(S.ShapingWindow(1000, 900), 0.0, 999.0)  # upstream's window on a DDPM model
+    S.check_window_reaches(S.ShapingWindow(0.0, 0.1, "sigma_percent"), 7.9, 1000.0)  # percents always reach
+    S.check_window_reaches(S.ShapingWindow(1.0, 0.9), 0.001, 1.0)  # LTXV-like timesteps 0..1
+    with pytest.raises(RealCamInputError, match=r"^window_start/window_end: .*timesteps 7\.9\.\.1000.*got 0\.1\.\.0"):
+        S.check_window_reaches(S.ShapingWindow(0.0, 0.1), 7.9, 1000.0)  # Wan's percents left as timesteps
+    with pytest.raises(RealCamInputError, match="^window_start/window_end:"):
+        S.check_window_reaches(S.ShapingWindow(1000, 999.5), 0.0, 999.0)

@@ -183,7 +183,7 @@ def shaping(**inputs) -> dict:
     g = i2v()
     g["42"] = {"class_type": "RealCamNoiseShaping", "inputs": {
         "model": ["30", 0], "shaping_mask": ["5", 2], "mode": "xt_paste", "window_units": "timestep",
-        "start": 1000.0, "end": 900.0, **inputs}}
+        "window_start": 1000.0, "window_end": 900.0, **inputs}}
     g["43"] = {"class_type": "PreviewAny", "inputs": {"source": ["42", 0]}}
     del g["35"]
     return g
@@ -395,7 +395,8 @@ CASES: list[Case] = [
          lambda: i2v(i2v_inputs={"width": 63})),
     Case("i2v-length-0", "length = 0", R, ("length", "from 1 to 64"), lambda: i2v(i2v_inputs={"length": 0})),
     Case("i2v-stride-nan", "frame_stride = NaN", R, ("frame_stride",), lambda: i2v(i2v_inputs={"frame_stride": NAN})),
-    Case("shaping-start-nan", "Noise Shaping start = NaN", R, ("start", "finite"), lambda: shaping(start=NAN)),
+    Case("shaping-start-nan", "Noise Shaping window_start = NaN", R, ("window_start", "finite"),
+         lambda: shaping(window_start=NAN)),
     Case("shaping-mode-linked", "Noise Shaping mode = 'paint' through a link", E, ("mode", "expected one of"),
          lambda: linked(shaping(), "42", "mode", "paint")),
     Case("loop-handoff-nan", "Loop preview_handoff = NaN", R, ("preview_handoff", "finite"),

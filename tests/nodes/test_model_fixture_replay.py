@@ -83,7 +83,7 @@ def host(out_path: str) -> None:
     res["core_euler_ancestral"] = run(model, kds.sample_euler_ancestral, io["rng.ddim_step_noise"])
 
     q_noise = [fab(n) for n in io["rng.ns_q_sample_noise"]]
-    spec = shaping_nodes.ShapingSpec(
+    spec = core_shaping.ShapingSpec(
         preview=io["in.ns_scene_frames"] / scale, mask=io["in.ns_scene_mask"][0, 0],
         window=core_shaping.ShapingWindow(1000.0, float(cfg_json["sampling"]["noise_shaping_run"]["noise_shaping_minimum_timesteps"]),
                                              "timestep"),

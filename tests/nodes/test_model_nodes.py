@@ -37,6 +37,7 @@ def host(out_path: str) -> None:
     tmp = Path(tempfile.mkdtemp())
     boot_comfy(Path(os.environ["COMFY"]), tmp)
     import comfy.sample
+    import comfy.samplers
     import folder_paths
     from comfy_extras.nodes_model_advanced import RescaleCFG
     from comfy_extras.nodes_torch_compile import TorchCompileModel
@@ -142,7 +143,7 @@ def host(out_path: str) -> None:
     # The first step's state: shaping replaces it only inside the mask.
     first: dict = {}
     m = model.clone()
-    spec_s = shaping.ShapingSpec(preview=vae_f.encode(preview), mask=mask,
+    spec_s = core_shaping.ShapingSpec(preview=vae_f.encode(preview), mask=mask,
                                  window=core_shaping.ShapingWindow(1000.0, 700.0, "timestep"))
     for name, mm_ in (("on", shaping.apply_noise_shaping(m, spec_s)), ("off", m)):
         x = latent["samples"]
@@ -152,7 +153,7 @@ def host(out_path: str) -> None:
         def cb(step, x0, xs, total, name=name):
             first.setdefault(name, xs.clone())
 
-        comfy.sample.sample_custom(mm_, noise, 7.5, sm.comfy.samplers.KSAMPLER(rm.sample_realcam_ddim), sig, pos, neg,
+        comfy.sample.sample_custom(mm_, noise, 7.5, comfy.samplers.KSAMPLER(rm.sample_realcam_ddim), sig, pos, neg,
                                    x, callback=cb, disable_pbar=True, seed=3)
     res["first_on"], res["first_off"] = first["on"], first["off"]
     res["latent_mask"] = core_shaping.latent_mask(mask, FRAMES, (SIZE // 8, SIZE // 8))
@@ -169,6 +170,29 @@ def host(out_path: str) -> None:
 
     res["compile_wrapped"] = (bool(compiled.get_wrappers(WrappersMP.APPLY_MODEL, COMPILE_KEY))
                               and not model.get_wrappers(WrappersMP.APPLY_MODEL, COMPILE_KEY))
+    # KSampler with the registered realcam_ddim / realcam_trailing is RealCam Sampler's path (issue 9)
+    import nodes as comfy_nodes
+
+    res["registered"] = ("realcam_ddim" in comfy.samplers.KSampler.SAMPLERS,
+                         "realcam_trailing" in comfy.samplers.KSampler.SCHEDULERS)
+    for sched in ("realcam_trailing", "karras"):
+        res[f"ks/{sched}"] = comfy_nodes.KSampler().sample(model, 3, 4, 7.5, "realcam_ddim", sched, pos, neg,
+                                                           latent)[0]["samples"]
+        res[f"rs/{sched}"] = sample(scheduler=sched, guidance_rescale=0.0)
+    res["ks/euler"] = comfy_nodes.KSampler().sample(model, 3, 4, 7.5, "euler", "realcam_trailing", pos, neg,
+                                                    latent)[0]["samples"]
+    sig = rm.upstream_schedule(model.model.model_sampling, 4)
+    res["last_sigma"] = float(sig[-1])
+    # the run RealCam Sampler inlined before it delegated: its own KSAMPLER with eta, sample_custom, VP rescale
+    m = model.clone()
+    m.set_model_sampler_cfg_function(rm.guidance_rescale_cfg(0.7, FRAMES))
+    x = latent["samples"]
+    inline = comfy.sample.sample_custom(m, comfy.sample.prepare_noise(x, 3), 7.5,
+                                        comfy.samplers.KSAMPLER(rm.sample_realcam_ddim, extra_options={"eta": 0.3}),
+                                        sig, pos, neg, x, disable_pbar=True, seed=3)
+    res["inline_eta"] = rm.vp_latent(inline, float(sig[-1]))
+    res["rs_eta"] = sample(eta=0.3)
+    res["err/percent_window"] = error_of(lambda: sample(**{**shaping_kw, "window_units": "sigma_percent"}))
     base_parts_checks(res, folder, tiny, mn, import_pack_module)
     torch.save(res, out_path)
 
@@ -277,6 +301,7 @@ def test_loader_lists_and_loads_base_plus_camera(res):
     ("err/no_vae", ["vae", "core loaders"]),
     ("err/resolution", ["width/height", f"{SIZE}x{SIZE}"]),
     ("err/mask_size", ["shaping_mask", "aspect ratio"]),
+    ("err/percent_window", ["window_start", "sigma percent in 0..1", "window_units", "percent 0 on a DDPM"]),
 ])
 def test_bad_input_is_a_clear_error(res, key, words):
     msg = res[key]
@@ -316,6 +341,19 @@ def test_core_ksampler_rescalecfg_and_torch_compile_accept_the_model(res):
     assert torch.isfinite(res["ksampler"]).all() and torch.isfinite(res["rescalecfg"]).all()
     assert not torch.equal(res["ksampler"], res["rescalecfg"])
     assert res["compile_wrapped"]
+
+
+def test_ksampler_with_realcam_ddim_and_trailing_is_the_realcam_sampler(res):
+    assert res["registered"] == (True, True)
+    # a schedule ending at sigma 0: the same latent; realcam_trailing ends at alpha_bar(0) > 0, where RealCam
+    # Sampler returns upstream's VP latent x / sqrt(1 + sigma^2)
+    assert torch.equal(res["ks/karras"], res["rs/karras"])
+    assert torch.equal(res["ks/realcam_trailing"] / (1.0 + res["last_sigma"] ** 2) ** 0.5, res["rs/realcam_trailing"])
+    assert res["last_sigma"] > 0 and not torch.equal(res["ks/realcam_trailing"], res["rs/realcam_trailing"])
+    assert not torch.equal(res["ks/euler"], res["ks/realcam_trailing"])  # the name picked the sampler
+    # eta reaches realcam_ddim through the model options; the result is the former inline run's
+    assert torch.equal(res["rs_eta"], res["inline_eta"])
+    assert not torch.equal(res["rs_eta"], res["default"])
 
 
 @pytest.mark.parametrize("variant", ["256", "512"])

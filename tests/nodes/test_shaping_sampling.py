@@ -135,8 +135,8 @@ def host(out_path: str) -> None:
     empty = {"samples": torch.zeros(1, 4, 5, 8, 8)}
 
     def spec(preview=preview_eps, mask=pixel_mask, mode="xt_paste", window=None, start=start_eps, noise=None):
-        return shaping.ShapingSpec(preview=preview, mask=mask, window=window or core.ShapingWindow(1000, END_T),
-                                   mode=mode, start=start, noise_factory=noise)
+        return core.ShapingSpec(preview=preview, mask=mask, window=window or core.ShapingWindow(1000, END_T),
+                                   mode=mode, start_latent=start, noise_factory=noise)
 
     def recorded(noises):
         return lambda seed: core.RecordedNoise(noises)
@@ -521,7 +521,7 @@ def test_chunking_barely_moves_samplers_with_history(res, sampler):
 
 def test_node_encodes_preview_frames_with_the_vae(res):
     assert res["H/schema_id"] == "RealCamNoiseShaping"
-    assert res["H/inputs"] == ("model,shaping_mask,mode,window_units,start,end|"
+    assert res["H/inputs"] == ("model,shaping_mask,mode,window_units,window_start,window_end|"
                                "preview_latent,preview_frames,vae,start_image")
     assert res["H/mode_default"] == "xt_paste"
     assert not torch.equal(res["H/vae_on"], res["H/vae_off"])
@@ -530,7 +530,7 @@ def test_node_encodes_preview_frames_with_the_vae(res):
 @pytest.mark.parametrize("key,pattern", [
     ("H/err_mask_aspect", r"^shaping_mask: expected a mask with the latent's aspect ratio.*got 64x40"),
     ("H/err_no_preview", r"^preview_latent: expected either preview_latent or preview_frames.*neither"),
-    ("H/err_percent_range", r"^start: expected a sigma percent in 0\.\.1"),
+    ("H/err_percent_range", r"^window_start: expected a sigma percent in 0\.\.1"),
     ("H/err_frames_no_vae", r"^vae: expected a VAE to encode preview_frames"),
     ("H/err_preview_size", r"^preview_latent: expected a latent with 4 channels, 5 frame\(s\) and 8x8"),
 ])

@@ -91,7 +91,7 @@ def host(out_path: str) -> None:
                                                          "true intrinsics", scene).result
     res["info"] = info
     res["emb"] = emb
-    res["emb_metres_half"] = wn.wan_embedding(traj.scaled(0.5), W, H, "true intrinsics")
+    res["emb_metres_half"] = import_pack_module("realcam_comfy.wan").wan_embedding(traj.scaled(0.5), W, H, "true intrinsics")
     res["emb_metres"] = wn.RealCamWanCameraEmbedding.execute(traj, W, H, LENGTH, "metres", 1.0,
                                                              "true intrinsics").result[0]
 
@@ -104,17 +104,17 @@ def host(out_path: str) -> None:
         model, vae, frames, pixel_mask(), W, H, LENGTH, "xt_paste", "sigma_percent", 0.0, 0.1,
         start_image=start).result
     wrapper = shaped.wrappers["sampler_sample"]["realcam_noise_shaping"][0]  # the patch RealCam added
-    res["our_start_latent"] = wrapper.spec.start
+    res["our_start_latent"] = wrapper.spec.start_latent
     res["preview_latent"] = preview_latent["samples"]
     # the generic RealCam Noise Shaping takes the same unscaled start image (the bug of issue 10)
     generic = import_pack_module("nodes.shaping_nodes").RealCamNoiseShaping.execute(
         model, pixel_mask(), "xt_paste", "sigma_percent", 0.0, 0.1, preview_frames=frames, vae=vae,
         start_image=start).result[0]
-    res["generic_start_latent"] = generic.wrappers["sampler_sample"]["realcam_noise_shaping"][0].spec.start
+    res["generic_start_latent"] = generic.wrappers["sampler_sample"]["realcam_noise_shaping"][0].spec.start_latent
     from_latent = import_pack_module("nodes.shaping_nodes").RealCamNoiseShaping.execute(
         model, pixel_mask(), "xt_paste", "sigma_percent", 0.0, 0.1, preview_latent=preview_latent, vae=vae,
         start_image=start).result[0]  # the Wan latent instead of frames: the start image goes to its pixel size
-    res["generic_latent_start"] = from_latent.wrappers["sampler_sample"]["realcam_noise_shaping"][0].spec.start
+    res["generic_latent_start"] = from_latent.wrappers["sampler_sample"]["realcam_noise_shaping"][0].spec.start_latent
     res["z_hand"] = model.model.process_latent_in(
         torch.cat([vae.encode(comfy_nodes_resize(start, W, H)), preview_latent["samples"][:, :, 1:]], dim=2))
 
@@ -181,7 +181,8 @@ def host(out_path: str) -> None:
 
     def shaping(**kw):
         args = dict(model=model, vae=vae, preview_frames=frames, shaping_mask=pixel_mask(), width=W, height=H,
-                    length=LENGTH, mode="xt_paste", window_units="sigma_percent", start=0.0, end=0.1)
+                    length=LENGTH, mode="xt_paste", window_units="sigma_percent", window_start=0.0,
+                    window_end=0.1)
         args.update(kw)
         return wn.RealCamWanNoiseShaping.execute(**args).result[0]
 
@@ -198,6 +199,12 @@ def host(out_path: str) -> None:
     longer = nodes_wan.WanCameraImageToVideo.execute(pos0, neg0, vae, W, H, 13, 1).args[2]
     res["err/latent_mismatch"] = error_of(lambda: comfy_nodes.common_ksampler(
         shaped, SEED, 2, CFG, "euler", "simple", pos0, neg0, longer))
+    # window_units switched to timestep, percents kept: Wan's timesteps (sigma x 1000) never reach 0..0.1
+    res["err/units_switched"] = error_of(lambda: shaping(window_units="timestep"))
+    res["err/percent_range"] = error_of(lambda: shaping(window_start=1000.0, window_end=900.0))
+    import_pack_module("realcam_comfy.sampler").register_with_core()  # realcam_trailing: DDPM models only
+    res["err/trailing_flow"] = error_of(lambda: comfy_nodes.common_ksampler(
+        model, SEED, 2, CFG, "euler", "realcam_trailing", pos, neg, latent))
     torch.save(res, out_path)
 
 
@@ -305,6 +312,9 @@ def test_camera_embedding_scale(res):
     ("err/length_embedding", "length: expected 4k+1"),
     ("err/no_scene", "scene: expected a SCENE"),
     ("err/latent_mismatch", "preview_latent: expected a latent with 16 channels, 4 frame"),
+    ("err/units_switched", "window_start/window_end: expected a window that overlaps this model's timesteps"),
+    ("err/percent_range", "window_start: expected a sigma percent in 0..1 with window_units sigma_percent"),
+    ("err/trailing_flow", "scheduler: expected a discrete-timestep model for realcam_trailing"),
 ])
 def test_bad_input_names_the_input(res, key, pattern):
     assert pattern in res[key] and "RealCamInputError" in res[key], res[key]
