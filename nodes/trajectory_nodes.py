@@ -5,7 +5,7 @@ from __future__ import annotations
 from comfy_api.latest import io, ui
 
 from ..realcam_comfy.common import CATEGORY, CameraCtrlPosesType, TrajectoryType
-from ..realcam_comfy.wan_camera import wan_camera_embedding
+from ..realcam_comfy.wan import wan_embedding
 from ..realcam_core.camera import adapters
 from ..realcam_core.trajectory import interpolate as core_interp
 from ..realcam_core.trajectory.plot import plot_trajectory
@@ -116,7 +116,7 @@ class RealCamTrajectoryToWanCamera(io.ComfyNode):
 
     @classmethod
     def execute(cls, trajectory, width: int, height: int) -> io.NodeOutput:
-        emb = wan_camera_embedding(trajectory, width, height)
+        emb = wan_embedding(trajectory, width, height)
         return io.NodeOutput(emb, width, height, trajectory.num_frames)
 
 

@@ -19,7 +19,7 @@ def child() -> None:
     boot_comfy()
     import torch
 
-    wc = import_pack_module("realcam_comfy.wan_camera")
+    wc = import_pack_module("realcam_comfy.wan")
     mn = import_pack_module("nodes.model_nodes")
     lens = import_pack_module("realcam_core.camera.lens")
     adapters = import_pack_module("realcam_core.camera.adapters")
@@ -40,7 +40,7 @@ def child() -> None:
     d = pl[0, 3:, :, 0, 0]  # ray direction at pixel (0, 0) per frame
     assert torch.allclose(d[0] / d[2], expect, atol=1e-5), (d[0] / d[2], expect)
 
-    emb = wc.wan_camera_embedding(traj, width, height)  # (1, 24, (n + 3) // 4, H, W): 4 frames per latent
+    emb = wc.wan_embedding(traj, width, height)  # (1, 24, (n + 3) // 4, H, W): 4 frames per latent
     # latent frame k packs video frames 4k-3..4k (the first latent: frame 0 four times) as channel c of
     # group frame j at 4c + j, Plücker (o x d, d) as core's process_pose_params builds them
     first = emb[0, 0::4, 0, 0, 0]  # video frame 0

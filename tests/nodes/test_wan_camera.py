@@ -20,7 +20,7 @@ def child() -> None:
     import torch
     from comfy_extras import nodes_camera_trajectory as core
 
-    wc = import_pack_module("realcam_comfy.wan_camera")
+    wc = import_pack_module("realcam_comfy.wan")
     adapters = import_pack_module("realcam_core.camera.adapters")
     errors = import_pack_module("realcam_core.errors")
     length, width, height = 9, 128, 72  # 16:9 = core's assumed original pose aspect, so core keeps fx/fy
@@ -31,14 +31,14 @@ def child() -> None:
         c2w = np.tile(np.eye(4), (length, 1, 1))
         c2w[:, :3, :] = rt
         traj = adapters.trajectory_from_c2w(torch.tensor(c2w, dtype=torch.float32))
-        ours = wc.wan_camera_embedding(traj, width, height)
+        ours = wc.wan_embedding(traj, width, height)
         assert ours.shape == ref.shape == (1, 24, (length + 3) // 4, height, width), (ours.shape, ref.shape)
         err = float((ours - ref.to(ours)).abs().max())
         assert err < 1e-4, (pose, err)
         if pose != "Static":
             assert float(ref.abs().max()) > 0.1
     try:
-        wc.wan_camera_embedding(adapters.trajectory_from_c2w(torch.eye(4).expand(8, 4, 4)), width, height)
+        wc.wan_embedding(adapters.trajectory_from_c2w(torch.eye(4).expand(8, 4, 4)), width, height)
     except errors.RealCamInputError as e:
         assert "4k+1" in str(e)
     else:
