@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from PIL import Image, ImageDraw
+
+from ..trajectory.plot import finish_views, two_view_canvas
 
 __all__ = ["plot_paths"]
 
-_BG = (24, 26, 30)
-_GRID = (52, 56, 64)
 _TEXT = (200, 204, 212)
 _REQ = (90, 170, 255)
 _EST = (255, 150, 60)
@@ -34,26 +33,8 @@ def plot_paths(requested: torch.Tensor, estimated: torch.Tensor | None, width: i
     span = float(np.ptp(centres, axis=0).max()) if len(centres) > 1 else 0.0
     tick = max(span * 0.08, 0.05)
     every = np.concatenate([centres] + [_arrows(p, tick).reshape(-1, 3) for p, _, _ in paths if len(p)], axis=0)
-    img = Image.new("RGB", (width, height), _BG)
-    draw = ImageDraw.Draw(img)
-    panel_w = width // 2
-    for name, ax_u, ax_v, sign_v, x0 in (("top (x, z)", 0, 2, 1.0, 0), ("side (z, -y)", 2, 1, -1.0, panel_w)):
-        u_all, v_all = every[:, ax_u], sign_v * every[:, ax_v]
-        extent = max(u_all.max() - u_all.min(), v_all.max() - v_all.min(), 1e-3) * 1.2
-        cu, cv = (u_all.min() + u_all.max()) / 2, (v_all.min() + v_all.max()) / 2
-        scale = (min(panel_w, height) - 48) / extent
-
-        def px(p: np.ndarray, cu=cu, cv=cv, scale=scale, x0=x0, ax_u=ax_u, ax_v=ax_v, sign_v=sign_v):
-            return (p[..., ax_u] - cu) * scale + x0 + panel_w / 2, height / 2 - (sign_v * p[..., ax_v] - cv) * scale
-
-        grid = 10 ** np.floor(np.log10(extent / 2))
-        for g in np.arange(np.floor((cu - extent) / grid) * grid, cu + extent, grid):
-            gx = (g - cu) * scale + x0 + panel_w / 2
-            if x0 <= gx < x0 + panel_w:
-                draw.line([(gx, 0), (gx, height)], fill=_GRID)
-        for g in np.arange(np.floor((cv - extent) / grid) * grid, cv + extent, grid):
-            gy = height / 2 - (g - cv) * scale
-            draw.line([(x0, gy), (x0 + panel_w, gy)], fill=_GRID)
+    img, draw, views = two_view_canvas(every, width, height, pad=1.2, margin=48)
+    for px in views:
         for c2w, colour, _ in paths:
             if not len(c2w):
                 continue
@@ -64,12 +45,10 @@ def plot_paths(requested: torch.Tensor, estimated: torch.Tensor | None, width: i
                 (ua, ub), (va, vb) = px(np.stack([a, b]))
                 draw.line([(ua, va), (ub, vb)], fill=colour, width=1)
             draw.ellipse([u[0] - 4, v[0] - 4, u[0] + 4, v[0] + 4], outline=colour, width=2)
-        draw.text((x0 + 8, 6), f"{name}  grid {grid:g}", fill=_TEXT)
-    draw.line([(panel_w, 0), (panel_w, height)], fill=_TEXT)
     y = height - 16
     for i, (_, colour, label) in enumerate(paths):
         draw.rectangle([8 + i * 110, y + 3, 20 + i * 110, y + 9], fill=colour)
         draw.text((24 + i * 110, y), label, fill=_TEXT)
     if title:
-        draw.text((panel_w + 8, height - 16), title, fill=_TEXT)
-    return torch.from_numpy(np.asarray(img, dtype=np.float32) / 255.0)
+        draw.text((width // 2 + 8, height - 16), title, fill=_TEXT)
+    return finish_views(img, draw, views)
