@@ -8,27 +8,18 @@ that reproduces the unpatched output proves q / k / v / to_out are wired as Comf
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import pytest
 import torch
-from safetensors.torch import load_file
 
-from realcam_core.model import CameraCondition, build_models, infer_config, load_weights
-
-FIX = Path(__file__).resolve().parents[1] / "fixtures" / "tiny_realcam"
+from realcam_core.model import CameraCondition
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")
-def tiny():
-    sd = load_file(str(FIX / "model.safetensors"))
-    io = load_file(str(FIX / "io.safetensors"))
-    cfg = infer_config(sd, epipolar_mask_factors=(16, 8), resampler_heads=3)
-    unet, res = build_models(cfg)
-    load_weights(unet, res, sd)
-    unet.eval()
+def tiny(tiny_fixture_model):
+    unet, _, io, _, _ = tiny_fixture_model
     x = torch.cat([io["in.x_t"][:1], io["in.cond_latent"][:1].expand(-1, -1, 8, -1, -1)], dim=1)
     args = (x, io["in.timesteps"][:1], io["out.context"][:1], io["in.fs"][:1],
             CameraCondition(io["in.camera_c2w_rel"][:1], io["in.camera_K"][:1], (128, 128)))

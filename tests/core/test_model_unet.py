@@ -3,29 +3,19 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
 import torch
-from safetensors.torch import load_file
 
 from realcam_core.errors import RealCamInputError
-from realcam_core.model import CameraCondition, build_models, infer_config, load_weights
-
-FIX = Path(__file__).resolve().parents[1] / "fixtures" / "tiny_realcam"
-
+from realcam_core.model import CameraCondition, build_models, load_weights
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")
-def tiny():
-    sd = load_file(str(FIX / "model.safetensors"))
-    io = load_file(str(FIX / "io.safetensors"))
-    cfg = infer_config(sd, epipolar_mask_factors=(16, 8), resampler_heads=3)
-    unet, res = build_models(cfg)
-    load_weights(unet, res, sd)
-    return unet.eval(), res.eval(), io, cfg, sd
+def tiny(tiny_fixture_model):
+    return tiny_fixture_model
 
 
 def _inputs(io, b=slice(0, 1)):
