@@ -20,6 +20,7 @@ from torch import nn
 from ..realcam_core.errors import RealCamInputError, require
 from ..realcam_core.model import RealCamConfig, build_models, load_weights
 from ..realcam_core.model.layout import frames_as_video, video_as_frames
+from ..realcam_core.model.loading import POSE_PREFIX, RESAMPLER_PREFIX, UNET_PREFIX
 from .conditioning import KEY_CAMERA, KEY_CONCAT, KEY_FRAMES, KEY_FS, KEY_IMAGE, KEY_STRIDE, CONDCamera
 from .sampling import dynamic_rescale_post_cfg, make_model_sampling
 
@@ -133,8 +134,7 @@ def build_model_patcher(sd: dict[str, torch.Tensor], cfg: RealCamConfig, dtype: 
     """A ModelPatcher around a RealCamModel with the weights of canonical state dict `sd` loaded (strict)."""
     mc = RealCamModelConfig(cfg)
     load_device, offload = mm.get_torch_device(), mm.unet_offload_device()
-    n_params = sum(v.numel() for k, v in sd.items() if k.startswith(("model.diffusion_model.", "pose_encoder.",
-                                                                      "image_proj_model.")))
+    n_params = sum(v.numel() for k, v in sd.items() if k.startswith((UNET_PREFIX, POSE_PREFIX, RESAMPLER_PREFIX)))
     unet_dtype = dtype or mm.unet_dtype(model_params=n_params, supported_dtypes=mc.supported_inference_dtypes)
     mc.set_inference_dtype(unet_dtype, mm.unet_manual_cast(unet_dtype, load_device, mc.supported_inference_dtypes))
     model = RealCamModel(mc, device=offload)

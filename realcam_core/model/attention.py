@@ -272,6 +272,14 @@ def group_norm32(norm: nn.Module, x: torch.Tensor) -> torch.Tensor:
     return F.group_norm(x.float(), norm.num_groups, w.float(), b, norm.eps).to(x.dtype)
 
 
+def _projections(conv: Any, channels: int, inner: int, use_linear: bool, operations: Any,
+                 factory: dict) -> tuple[nn.Module, nn.Module]:
+    """proj_in (channels -> inner) and proj_out (inner -> channels) of a transformer: Linear or 1x1 `conv`."""
+    if use_linear:
+        return operations.Linear(channels, inner, **factory), operations.Linear(inner, channels, **factory)
+    return conv(channels, inner, 1, **factory), conv(inner, channels, 1, **factory)
+
+
 class SpatialTransformer(nn.Module):
     """Per-frame transformer over h*w tokens: GN -> proj_in -> blocks -> proj_out, plus residual."""
 
@@ -281,12 +289,7 @@ class SpatialTransformer(nn.Module):
         inner = heads * dim_head
         self.use_linear = use_linear
         self.norm = operations.GroupNorm(32, channels, eps=1e-6, affine=True, **factory)
-        if use_linear:
-            self.proj_in = operations.Linear(channels, inner, **factory)
-            self.proj_out = operations.Linear(inner, channels, **factory)
-        else:
-            self.proj_in = operations.Conv2d(channels, inner, 1, **factory)
-            self.proj_out = operations.Conv2d(inner, channels, 1, **factory)
+        self.proj_in, self.proj_out = _projections(operations.Conv2d, channels, inner, use_linear, operations, factory)
         self.transformer_blocks = nn.ModuleList([
             BasicTransformerBlock(inner, heads, dim_head, context_dim, image_cross_attention, learnable_scale,
                                   operations=operations, **factory)
@@ -330,12 +333,7 @@ class TemporalTransformer(nn.Module):
         inner = heads * dim_head
         self.use_linear = use_linear
         self.norm = operations.GroupNorm(32, channels, eps=1e-6, affine=True, **factory)
-        if use_linear:
-            self.proj_in = operations.Linear(channels, inner, **factory)
-            self.proj_out = operations.Linear(inner, channels, **factory)
-        else:
-            self.proj_in = operations.Conv1d(channels, inner, 1, **factory)
-            self.proj_out = operations.Conv1d(inner, channels, 1, **factory)
+        self.proj_in, self.proj_out = _projections(operations.Conv1d, channels, inner, use_linear, operations, factory)
         self.transformer_blocks = nn.ModuleList([
             BasicTransformerBlock(inner, heads, dim_head, None, pluker_projection=pluker_projection,
                                   epipolar=epipolar, num_register_tokens=num_register_tokens,

@@ -5,6 +5,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from ..camera.intrinsics import upstream_resized_size
+
 
 def resize_crop(image: torch.Tensor, height: int, width: int) -> tuple[torch.Tensor, tuple[int, int]]:
     """IMAGE (B, H, W, 3) -> (B, height, width, 3): aspect-preserving resize then centre crop (upstream).
@@ -12,10 +14,7 @@ def resize_crop(image: torch.Tensor, height: int, width: int) -> tuple[torch.Ten
     Returns the image and the resized size (Hr, Wr) before the crop (the intrinsics refer to it).
     """
     _, h0, w0, _ = image.shape
-    if w0 / h0 > width / height:
-        hr, wr = height, int(w0 * height / h0)
-    else:
-        hr, wr = int(h0 * width / w0), width
+    hr, wr = upstream_resized_size(h0, w0, height, width)
     x = F.interpolate(image.movedim(-1, 1).float(), size=(hr, wr), mode="bilinear", antialias=True,
                       align_corners=False)
     top, left = (hr - height) // 2, (wr - width) // 2

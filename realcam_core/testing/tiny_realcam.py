@@ -22,9 +22,9 @@ import torch
 
 from ..model.config import VARIANTS, PoseEncoderConfig, RealCamConfig, ResamplerConfig, UNetConfig
 from ..model.loading import build_models, resampler_key_to_upstream, unet_key_to_upstream
+from ..model.pairing import IMAGE_SIZE_KEY
 from ..model.schedule import Schedule
 
-IMAGE_SIZE_KEY = "realcam_image_size"
 CAMERA_MARKERS = (".pluker_projection.", ".epipolar.")
 
 

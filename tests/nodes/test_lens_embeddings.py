@@ -19,11 +19,11 @@ def child() -> None:
     boot_comfy()
     import torch
 
-    wc = import_pack_module("realcam_comfy.wan")
-    mn = import_pack_module("nodes.model_nodes")
     lens = import_pack_module("realcam_core.camera.lens")
     adapters = import_pack_module("realcam_core.camera.adapters")
     cam = import_pack_module("realcam_core.model.camera")
+    wc = import_pack_module("realcam_comfy.wan")
+    condition_mod = import_pack_module("realcam_core.model.condition")
 
     n, width, height = 9, 64, 40
     # a pure zoom: the camera stands still while the focal length goes 24 -> 48 mm
@@ -34,7 +34,7 @@ def child() -> None:
     u = 0.5
     expect = (u - width / 2) / fx
 
-    condition = mn.camera_from_trajectory(traj, height, width, (height, width))
+    condition = condition_mod.camera_from_trajectory(traj, height, width, (height, width))
     assert torch.allclose(condition.K[0, :, 0, 0], fx, atol=1e-4)
     pl = cam.plucker_embedding(condition.c2w_rel, condition.K, height, width)  # (1, 6, T, H, W)
     d = pl[0, 3:, :, 0, 0]  # ray direction at pixel (0, 0) per frame

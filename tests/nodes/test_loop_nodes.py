@@ -45,6 +45,7 @@ def host(out_path: str) -> None:
     presets = import_pack_module("realcam_core.trajectory.presets")
     clips = import_pack_module("realcam_core.trajectory.clips")
     mn = import_pack_module("nodes.model_nodes")
+    iv = import_pack_module("nodes.i2v_nodes")
     rm = import_pack_module("realcam_comfy.conditioning")
     sm = import_pack_module("nodes.sampler_nodes")
     ln = import_pack_module("nodes.loop_nodes")
@@ -74,7 +75,7 @@ def host(out_path: str) -> None:
         return "no error"
 
     def i2v(traj, image=start):
-        return mn.RealCamImageToVideo.execute(pos0, neg0, vae, cv, image, traj, SIZE, SIZE, FRAMES, 2, 1).result
+        return iv.RealCamImageToVideo.execute(pos0, neg0, vae, cv, image, traj, SIZE, SIZE, FRAMES, 2, 1).result
 
     def cond(mode, pos, neg, latent, **kw):
         args = dict(end_conditioning="shaping_only", size_mismatch="error", overlap=1, cond_frame_index=-1,

@@ -46,6 +46,8 @@ def host(out_path: str) -> None:
     tiny = import_pack_module("realcam_core.testing.tiny_realcam")
     types_ = import_pack_module("realcam_core.trajectory.types")
     mn = import_pack_module("nodes.model_nodes")
+    iv = import_pack_module("nodes.i2v_nodes")
+    ck = import_pack_module("realcam_comfy.checkpoints")
     rm = import_pack_module("realcam_comfy.sampling")
     rc = import_pack_module("realcam_comfy.conditioning")
     sm = import_pack_module("nodes.sampler_nodes")
@@ -71,7 +73,7 @@ def host(out_path: str) -> None:
     with open(folder / "evil.ckpt", "wb") as f:
         pickle.dump({"state_dict": Evil()}, f)
 
-    res: dict = {"files": mn.list_checkpoints()}
+    res: dict = {"files": ck.list_checkpoints()}
 
     def error_of(fn) -> str:
         try:
@@ -111,13 +113,13 @@ def host(out_path: str) -> None:
     vae_f, cv_f = FakeVAE(), FakeClipVision()
 
     def i2v(traj=traj, w=SIZE, h=SIZE, length=FRAMES):
-        return mn.RealCamImageToVideo.execute(pos0, neg0, vae_f, cv_f, image, traj, w, h, length, 2, 1).result
+        return iv.RealCamImageToVideo.execute(pos0, neg0, vae_f, cv_f, image, traj, w, h, length, 2, 1).result
 
     pos, neg, latent = i2v()
     res["latent_shape"] = tuple(latent["samples"].shape)
     res["cam_K"] = pos[0][1][rc.KEY_CAMERA].K[0, 0]
     res["err/frames"] = error_of(lambda: i2v(length=FRAMES + 1))
-    res["err/no_vae"] = error_of(lambda: mn.RealCamImageToVideo.execute(pos0, neg0, None, cv_f, image, traj, SIZE,
+    res["err/no_vae"] = error_of(lambda: iv.RealCamImageToVideo.execute(pos0, neg0, None, cv_f, image, traj, SIZE,
                                                                        SIZE, FRAMES, 2, 1))
 
     def sample(m=model, p=pos, n=neg, lat=latent, steps=4, **kw):
@@ -193,11 +195,11 @@ def host(out_path: str) -> None:
     res["inline_eta"] = rm.vp_latent(inline, float(sig[-1]))
     res["rs_eta"] = sample(eta=0.3)
     res["err/percent_window"] = error_of(lambda: sample(**{**shaping_kw, "window_units": "sigma_percent"}))
-    base_parts_checks(res, folder, tiny, mn, import_pack_module)
+    base_parts_checks(res, folder, tiny, mn, iv, import_pack_module)
     torch.save(res, out_path)
 
 
-def base_parts_checks(res: dict, folder: Path, tiny, mn, import_pack_module) -> None:
+def base_parts_checks(res: dict, folder: Path, tiny, mn, iv, import_pack_module) -> None:
     """Loader CLIP / CLIP_VISION / VAE: tiny parts through the node, full-size layouts on the meta device."""
     import json
 
@@ -226,7 +228,7 @@ def base_parts_checks(res: dict, folder: Path, tiny, mn, import_pack_module) -> 
         z = vae.encode(frames)
         res["vae_latent"], res["vae_decoded"] = z, vae.decode(z)
     with torch.no_grad():
-        i2v = mn.RealCamImageToVideo.execute([[res["text"], {}]], [[res["text_other"], {}]], vae, clip_vision,
+        i2v = iv.RealCamImageToVideo.execute([[res["text"], {}]], [[res["text_other"], {}]], vae, clip_vision,
                                              frames[:1], _traj(import_pack_module), SIZE, SIZE, FRAMES, 2, 1).result
     res["parts_sample"] = sm.RealCamSampler.execute(model, i2v[0], i2v[1], i2v[2], seed=1, steps=2, cfg=7.5,
                                                     sampler_name="realcam_ddim", scheduler="realcam_trailing", eta=1.0,
