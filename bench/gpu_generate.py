@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.common import PeakRSS  # noqa: E402
 from realcam_core.model import (  # noqa: E402
     CameraCondition,
-    NoiseShaping,
+    ReferenceShaping,
     Schedule,
     build_models,
     ddim_sample,
@@ -84,7 +84,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
     fs = torch.tensor([14 if args.variant == "256" else 24], device=dev)
     scene = torch.randn(lat, generator=g).to(dev)
     mask = (torch.rand((1, 1, *lat[2:]), generator=g) < 0.6).float().to(dev)
-    shaping = NoiseShaping(scene, mask)
+    shaping = ReferenceShaping(scene, mask)
 
     def model(x, ts, c):
         with torch.no_grad():

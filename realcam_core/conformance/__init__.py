@@ -39,7 +39,7 @@ import torch
 from ..errors import input_error, require
 from ..model.camera import CameraCondition, PackedMask, epipolar_masks, pack_bits, plucker_embedding, relative_pairs
 from ..model.config import DiffusionConfig, RealCamConfig
-from ..model.ddim import NoiseShaping, ddim_sample
+from ..model.ddim import ReferenceShaping, ddim_sample
 from ..model.loading import build_models, infer_config, load_weights
 from ..model.schedule import Schedule, ddim_timesteps, linear_betas, rescale_zero_terminal_snr
 
@@ -427,7 +427,7 @@ def _ddim_checks(rec: _Recorder, unet: torch.nn.Module, sched: Schedule, io: dic
     runs = [("ddim", "rng.ddim_step_noise", None)]
     ns = samp.get("noise_shaping_run") or {}
     if "out.ddim_ns_final" in io and "in.ns_scene_frames" in io:
-        shaping = NoiseShaping(io["in.ns_scene_frames"], io["in.ns_scene_mask"],
+        shaping = ReferenceShaping(io["in.ns_scene_frames"], io["in.ns_scene_mask"],
                                int(ns.get("noise_shaping_minimum_timesteps", 900)))
         runs.append(("ddim_ns", "rng.ddim_ns_step_noise", shaping))
     for tag, noise_key, shaping in runs:

@@ -17,7 +17,7 @@ from .config import (
     infer_unet_config,
     preset_config,
 )
-from .ddim import DDIMResult, NoiseShaping, ddim_sample, rescale_guidance
+from .ddim import DDIMResult, ReferenceShaping, ddim_sample, rescale_guidance
 from .loading import (
     CheckpointInfo,
     build_models,
@@ -36,7 +36,7 @@ from .unet import RealCamUNet, timestep_embedding
 
 __all__ = [
     "VARIANTS", "CameraCondition", "CameraPoseEncoder", "CheckpointInfo", "DDIMResult", "DiffusionConfig",
-    "NoiseShaping", "PackedMask", "PoseEncoderConfig", "RealCamConfig", "RealCamUNet", "Resampler", "ResamplerConfig",
+    "ReferenceShaping", "PackedMask", "PoseEncoderConfig", "RealCamConfig", "RealCamUNet", "Resampler", "ResamplerConfig",
     "Schedule", "UNetConfig", "build_models", "canonical_keys", "classify_checkpoint", "ddim_sample", "ddim_timesteps",
     "epipolar_masks", "fundamental_matrices", "infer_config", "infer_resampler_config", "infer_unet_config",
     "load_weights", "merge_checkpoints", "plucker_embedding", "preset_config", "read_state_dict", "rescale_guidance",

@@ -25,11 +25,11 @@ import torch
 from .schedule import Schedule
 
 ModelFn = Callable[[torch.Tensor, torch.Tensor, Any], torch.Tensor]
-NoiseFn = Callable[[str, torch.Size], torch.Tensor]
+ReferenceNoise = Callable[[str, torch.Size], torch.Tensor]
 
 
 @dataclass
-class NoiseShaping:
+class ReferenceShaping:
     """Scene latents (B, C, T, h, w) (frame 0 = conditioning latent) and 0/1 mask (B, C|1, T, h, w)."""
 
     scene: torch.Tensor
@@ -63,8 +63,8 @@ def ddim_sample(
     cfg_scale: float = 1.0,
     guidance_rescale: float = 0.0,
     eta: float = 1.0,
-    noise_shaping: NoiseShaping | None = None,
-    noise_fn: NoiseFn | None = None,
+    noise_shaping: ReferenceShaping | None = None,
+    noise_fn: ReferenceNoise | None = None,
     generator: torch.Generator | None = None,
     record: bool = False,
 ) -> DDIMResult:

@@ -90,7 +90,8 @@ def interp_note(base_name: str, camera_name: str) -> str | None:
     Its keys and shapes equal the 512 base's (interp_mode is a training flag, not a layer), so only the file name
     can tell; the pairing loads, but the camera modules were never trained with it.
     """
-    names = [n for n in (base_name, camera_name) if n and n != NONE and "interp" in os.path.basename(n).lower()]
+    # the whole relative name: the official file is DynamiCrafter_512_Interp/model.ckpt
+    names = [n for n in (base_name, camera_name) if n and n != NONE and "interp" in n.lower()]
     if not names:
         return None
     return (f"{names[0]} looks like a DynamiCrafter interp base (EXPERIMENTAL): the RealCam camera modules were "

@@ -20,9 +20,9 @@ from safetensors.torch import load_file, save_file
 from realcam_core.model import (
     CameraCondition,
     DiffusionConfig,
-    NoiseShaping,
     PoseEncoderConfig,
     RealCamConfig,
+    ReferenceShaping,
     ResamplerConfig,
     Schedule,
     UNetConfig,
@@ -158,7 +158,7 @@ def _write_fixture(folder: Path, cameras=_cameras, upstream_mask=None) -> None:
     def model(xx, tt, c):
         return unet(torch.cat([xx, concat], 1), tt, c, torch.tensor([4]), cam1)
 
-    for tag, shaping in (("ddim", None), ("ddim_ns", NoiseShaping(io["in.ns_scene_frames"], io["in.ns_scene_mask"], 600))):
+    for tag, shaping in (("ddim", None), ("ddim_ns", ReferenceShaping(io["in.ns_scene_frames"], io["in.ns_scene_mask"], 600))):
         drawn: dict[str, list] = {"step": [], "shaping": []}
 
         def noise_fn(kind, shape, drawn=drawn):

@@ -114,3 +114,9 @@ def test_interp_note_names_the_interp_file_only():
     assert interp_note("DynamiCrafter_512/model.ckpt", "512_realcam-i2v_50k.safetensors") is None
     note = interp_note("none", "bases/512_interp_model.ckpt")
     assert note is not None and "EXPERIMENTAL" in note and note.startswith("bases/512_interp_model.ckpt looks like")
+
+
+def test_interp_note_reads_the_folder_of_the_official_file():
+    """The official interp base is DynamiCrafter_512_Interp/model.ckpt: only its folder says "interp"."""
+    note = interp_note("DynamiCrafter_512_Interp/model.ckpt", "512_realcam-i2v_50k.safetensors")
+    assert note is not None and note.startswith("DynamiCrafter_512_Interp/model.ckpt looks like")

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from realcam_core.errors import RealCamInputError
-from realcam_core.model import VARIANTS, NoiseShaping, Schedule, ddim_sample, ddim_timesteps, rescale_guidance
+from realcam_core.model import VARIANTS, ReferenceShaping, Schedule, ddim_sample, ddim_timesteps, rescale_guidance
 from realcam_core.model.config import DiffusionConfig
 
 
@@ -91,7 +91,7 @@ def test_noise_shaping_pastes_q_sample_where_mask_is_one():
                            noise_fn=lambda kind, shape: next(it[kind]), record=True)
 
     base = run(None)
-    shaped = run(NoiseShaping(scene, mask, min_timestep=749))
+    shaped = run(ReferenceShaping(scene, mask, min_timestep=749))
     ts = ddim_timesteps(4).flip(0).tolist()  # 999, 749, 499, 249: the first two are shaped
     for k, t in enumerate(ts):
         inp = shaped.unet_inputs[k]
