@@ -36,6 +36,31 @@ def boot_comfy(comfy: Path | None = None, tmp: Path | None = None, cpu: bool = T
     import utils.extra_config  # noqa: F401
 
 
+def boot_with_model_folder() -> Path:
+    """One thread, ComfyUI booted on the CPU with outputs in a fresh temp folder whose `realcam/` subfolder is
+    the realcam model folder; returns that temp folder (the in-process RealCam model tests start here)."""
+    import tempfile
+
+    import torch
+
+    torch.set_num_threads(1)
+    tmp = Path(tempfile.mkdtemp())
+    boot_comfy(Path(os.environ["COMFY"]) if "COMFY" in os.environ else None, tmp)
+    import folder_paths
+
+    folder_paths.folder_names_and_paths["realcam"] = ([str(tmp / "realcam")], set())
+    return tmp
+
+
+def error_of(fn) -> str:
+    """"Type: message" of what fn() raised, or "no error": lets a child process report errors as results."""
+    try:
+        fn()
+    except Exception as exc:
+        return f"{type(exc).__name__}: {exc}"
+    return "no error"
+
+
 def import_pack_module(name: str):
     """Import one module of this pack as `realcam_pack.<name>` without running the pack's __init__ files."""
     for pkg, path in (("realcam_pack", REPO), ("realcam_pack.nodes", REPO / "nodes")):

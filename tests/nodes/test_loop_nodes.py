@@ -16,7 +16,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import pytest
@@ -32,15 +31,11 @@ LATENT_TOL = 1e-5  # float32 round-off of process_latent_in/out (x 0.18215 and b
 
 
 def host(out_path: str) -> None:
-    from inprocess_comfy import boot_comfy, import_pack_module
+    from inprocess_comfy import boot_with_model_folder, error_of, import_pack_module
     from stand_ins import FakeClipVision, FakeVAE
 
-    torch.set_num_threads(1)
-    tmp = Path(tempfile.mkdtemp())
-    boot_comfy(Path(os.environ["COMFY"]), tmp)
-    import folder_paths
+    tmp = boot_with_model_folder()
 
-    folder_paths.folder_names_and_paths["realcam"] = ([str(tmp / "realcam")], set())
     tiny = import_pack_module("realcam_core.testing.tiny_realcam")
     presets = import_pack_module("realcam_core.trajectory.presets")
     clips = import_pack_module("realcam_core.trajectory.clips")
@@ -66,13 +61,6 @@ def host(out_path: str) -> None:
     mask = torch.zeros(FRAMES, SIZE, SIZE)
     mask[:, :, : SIZE // 2] = 1.0
     res: dict = {}
-
-    def error_of(fn) -> str:
-        try:
-            fn()
-        except Exception as exc:
-            return f"{type(exc).__name__}: {exc}"
-        return "no error"
 
     def i2v(traj, image=start):
         return iv.RealCamImageToVideo.execute(pos0, neg0, vae, cv, image, traj, SIZE, SIZE, FRAMES, 2, 1).result

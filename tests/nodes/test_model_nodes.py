@@ -15,7 +15,6 @@ import os
 import pickle
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import pytest
@@ -30,19 +29,15 @@ FRAMES, SIZE = 4, 64
 
 
 def host(out_path: str) -> None:
-    from inprocess_comfy import boot_comfy, import_pack_module
+    from inprocess_comfy import boot_with_model_folder, error_of, import_pack_module
     from stand_ins import FakeClipVision, FakeVAE
 
-    torch.set_num_threads(1)
-    tmp = Path(tempfile.mkdtemp())
-    boot_comfy(Path(os.environ["COMFY"]), tmp)
+    tmp = boot_with_model_folder()
     import comfy.sample
     import comfy.samplers
-    import folder_paths
     from comfy_extras.nodes_model_advanced import RescaleCFG
     from comfy_extras.nodes_torch_compile import TorchCompileModel
 
-    folder_paths.folder_names_and_paths["realcam"] = ([str(tmp / "realcam")], set())
     tiny = import_pack_module("realcam_core.testing.tiny_realcam")
     types_ = import_pack_module("realcam_core.trajectory.types")
     mn = import_pack_module("nodes.model_nodes")
@@ -74,13 +69,6 @@ def host(out_path: str) -> None:
         pickle.dump({"state_dict": Evil()}, f)
 
     res: dict = {"files": ck.list_checkpoints()}
-
-    def error_of(fn) -> str:
-        try:
-            fn()
-        except Exception as exc:  # record type + message
-            return f"{type(exc).__name__}: {exc}"
-        return "no error"
 
     def load(base, cam="none"):
         return mn.RealCamCheckpointLoader.execute(base, cam, "default")

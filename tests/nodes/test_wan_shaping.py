@@ -48,7 +48,7 @@ def pixel_mask() -> torch.Tensor:
 
 def host(out_path: str) -> None:
     sys.path.insert(0, str(REPO / "tests"))
-    from inprocess_comfy import boot_comfy, import_pack_module
+    from inprocess_comfy import boot_comfy, error_of, import_pack_module
 
     torch.set_num_threads(1)
     tmp = Path(tempfile.mkdtemp())
@@ -171,13 +171,6 @@ def host(out_path: str) -> None:
                                     seed=SEED, callback=lambda i, x0, x, total, rec=rec21: rec.append(x.clone()))
         res[f"{kind}/finite"] = bool(torch.isfinite(out21).all())
         res[f"{kind}/x0"] = rec21[0]
-
-    def error_of(fn) -> str:
-        try:
-            fn()
-        except Exception as exc:
-            return f"{type(exc).__name__}: {exc}"
-        return "no error"
 
     def shaping(**kw):
         args = dict(model=model, vae=vae, preview_frames=frames, shaping_mask=pixel_mask(), width=W, height=H,
