@@ -11,9 +11,13 @@ loading (after imports), next to the loaded model's size:
 
   old: `read_state_dict` (whole file into memory) -> `build_models` -> `load_weights`
   new: `load_models` (memory-mapped files, meta-device modules materialised tensor by tensor)
-  depth old / new: `load_depth_model` with the whole-file reader / the memory-mapped reader.
+  node, node-pair: the ComfyUI loader node's path (`nodes/model_nodes.load_realcam`, ComfyUI booted
+    in-process) on the merged file / the pair; old = the model built (initialised) and then
+    `load_weights` from the mapped files, new = `build_model_patcher` as it is (meta device + `fill_models`).
+  depth old: `load_depth_model` as it was (mapped file, q / k / v copied by the converter, then
+    transformers' `from_pretrained`); new: as it is (meta-device model filled tensor by tensor).
 
-    python bench/loading.py [--dir /tmp/realcam-load-bench] [--cases merged pair depth] [--keep]
+    python bench/loading.py [--dir /tmp/realcam-load-bench] [--cases merged pair node node-pair depth] [--keep]
 """
 
 from __future__ import annotations
@@ -76,6 +80,42 @@ def _write_files(folder: str, cases: list[str]) -> None:
         save_file(sd, os.path.join(folder, "depth_anything_v2_metric_hypersim_vitl.safetensors"))
 
 
+def _node_loader(files: tuple[str, str | None], mode: str):
+    """The loader node's load, ComfyUI booted in-process (imports done here, outside the measurement);
+    old: the node's previous `build_model_patcher` (model built and initialised, then `load_weights`)."""
+    import torch
+
+    sys.path.insert(0, os.path.join(ROOT, "tests"))
+    from inprocess_comfy import boot_comfy, import_pack_module
+
+    cwd = os.getcwd()
+    boot_comfy()
+    os.chdir(cwd)
+    import comfy.model_management as mm
+    import comfy.model_patcher
+
+    ck = import_pack_module("realcam_comfy.checkpoints")
+    rm = import_pack_module("realcam_comfy.model_base")
+    if mode == "old":
+        model_pkg = import_pack_module("realcam_core.model")
+
+        def eager(sd, cfg, dtype=None):  # fp32 on the CPU, as the new path picks there
+            mc = rm.RealCamModelConfig(cfg)
+            mc.set_inference_dtype(torch.float32, None)
+            model = rm.RealCamModel(mc, device=mm.unet_offload_device())
+            model_pkg.load_weights(model.diffusion_model.unet, model.diffusion_model.resampler, sd, strict=True)
+            return comfy.model_patcher.ModelPatcher(model, load_device=mm.get_torch_device(),
+                                                    offload_device=mm.unet_offload_device())
+
+        ck.build_model_patcher = eager  # the name checkpoints.load_realcam calls
+
+    def load() -> list:
+        patcher, _ = ck.load_realcam(files[0], files[1])
+        return [patcher.model.diffusion_model]
+
+    return load
+
+
 def _child(case: str, mode: str, folder: str) -> dict:
     import torch
 
@@ -85,15 +125,21 @@ def _child(case: str, mode: str, folder: str) -> dict:
     torch.set_num_threads(1)
     files = {"merged": (os.path.join(folder, "merged_256.safetensors"), None),
              "pair": (os.path.join(folder, "base_256.ckpt"), os.path.join(folder, "camera_256.safetensors"))}
+    node_load = _node_loader(files["merged" if case == "node" else "pair"], mode) if case.startswith("node") else None
+    if case == "depth":  # transformers' import (~0.25 GiB) is not part of the load
+        from transformers import DepthAnythingForDepthEstimation  # noqa: F401
     base_kb = _status_kb("VmRSS")
     t0 = time.perf_counter()
-    if case == "depth":
+    if case.startswith("node"):
+        modules = node_load()
+    elif case == "depth":
         import realcam_core.depth.model as dm
 
         if mode == "old":
-            from realcam_core.weights.checkpoint import read_weights
+            from realcam_core.depth import convert
 
-            dm.read_state_dict = lambda p: read_weights(p, "depth model file")  # the whole-file reader
+            dm._fill_on_meta = lambda *a: None  # straight to from_pretrained
+            dm.original_to_hf = lambda sd, copy=True: convert.original_to_hf(sd, copy=True)
         model = dm.load_depth_model(os.path.join(folder, "depth_anything_v2_metric_hypersim_vitl.safetensors"),
                                     metric=True, max_depth=20)
         modules = [model]
@@ -122,24 +168,26 @@ def _child(case: str, mode: str, folder: str) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--dir", default="/tmp/realcam-load-bench")
-    ap.add_argument("--cases", nargs="+", default=["merged", "pair", "depth"], choices=["merged", "pair", "depth"])
+    ap.add_argument("--cases", nargs="+", default=["merged", "pair", "node", "node-pair", "depth"],
+                    choices=["merged", "pair", "node", "node-pair", "depth"])
     ap.add_argument("--keep", action="store_true", help="keep the random files")
     ap.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
         print(json.dumps(_child(args.child[0], args.child[1], args.dir)))
         return
-    need = [f for f in ("merged_256.safetensors", "base_256.ckpt", "depth_anything_v2_metric_hypersim_vitl.safetensors")
-            if not os.path.isfile(os.path.join(args.dir, f))]
+    sizes = {"merged": ["merged_256.safetensors"], "pair": ["base_256.ckpt", "camera_256.safetensors"],
+             "depth": ["depth_anything_v2_metric_hypersim_vitl.safetensors"]}
+    sizes |= {"node": sizes["merged"], "node-pair": sizes["pair"]}
+    need = sorted({{"node": "merged", "node-pair": "pair"}.get(c, c) for c in args.cases
+                   if not all(os.path.isfile(os.path.join(args.dir, f)) for f in sizes[c])})
     if need:
         subprocess.run([sys.executable, "-c", f"import sys; sys.path.insert(0, {ROOT!r}); "
-                        f"from bench.loading import _write_files; _write_files({args.dir!r}, {args.cases!r})"],
+                        f"from bench.loading import _write_files; _write_files({args.dir!r}, {need!r})"],
                        check=True, cwd=ROOT)
     gib = 2**-30
     print("| case | reader | file GiB | model GiB | peak rise GiB | peak / model | resident after GiB | seconds |")
     print("|---|---|---|---|---|---|---|---|")
-    sizes = {"merged": ["merged_256.safetensors"], "pair": ["base_256.ckpt", "camera_256.safetensors"],
-             "depth": ["depth_anything_v2_metric_hypersim_vitl.safetensors"]}
     try:
         for case in args.cases:
             file_bytes = sum(os.path.getsize(os.path.join(args.dir, f)) for f in sizes[case])

@@ -25,7 +25,9 @@ Timings: floor, fresh and reuse run in interleaved rounds; each is the best of -
 Two more tables:
   --under-load   16 frames at 512x320, quiet and then with two CPU-bound processes beside it (started
                  and stopped here), for torch's threads always (the renderer before), one thread,
-                 and the thread count picked per call (now): median and worst call of --repeats.
+                 and the thread count picked per call (now): median and worst call of --repeats
+                 rounds, the three renderers interleaved in each round (a busy moment from elsewhere
+                 hits all three alike), and the thread counts the per-call choice took.
   --peak-preview the node's path for 400 frames at 1024x576 (--frames/--size to change): peak RSS of
                  one render + masks as the node did it before (whole-path render, then the masks) and
                  as `render_preview` does now (blocks of 32 frames), each in a fresh process.
@@ -171,27 +173,28 @@ def run_case(width: int, height: int, frames: int, args: argparse.Namespace) -> 
             f"| {peak:.0f} | {ms['floor']:.2f} | {ms['reuse'] / ms['floor']:.1f} | {vis:.3f} |")
 
 
-def _quiet_and_loaded(fn, repeats: int) -> tuple[list[float], list[float]]:
-    """Wall times (ms) of fn: `repeats` calls on the machine as it is, then with two busy processes."""
-    quiet = []
-    fn()
-    for _ in range(repeats):
-        t0 = time.perf_counter()
+def _interleaved(fns: list, repeats: int) -> list[tuple[list[float], list[float]]]:
+    """Wall times (ms) of each fn: `repeats` rounds of one call each on the machine as it is, then as many
+    with two busy processes. Rounds interleave the fns, so a busy moment from elsewhere hits all alike."""
+    times = [([], []) for _ in fns]
+    for fn in fns:
         fn()
-        quiet.append((time.perf_counter() - t0) * 1e3)
-    load = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(2)]
+    load: list[subprocess.Popen] = []
     try:
-        time.sleep(1.0)
-        loaded = []
-        for _ in range(repeats):
-            t0 = time.perf_counter()
-            fn()
-            loaded.append((time.perf_counter() - t0) * 1e3)
+        for phase in (0, 1):
+            if phase:
+                load = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(2)]
+                time.sleep(1.0)
+            for _ in range(repeats):
+                for fn, t in zip(fns, times, strict=True):
+                    t0 = time.perf_counter()
+                    fn()
+                    t[phase].append((time.perf_counter() - t0) * 1e3)
     finally:
         for p in load:
             p.kill()
             p.wait()
-    return quiet, loaded
+    return times
 
 
 def under_load(args: argparse.Namespace) -> None:
@@ -205,29 +208,45 @@ def under_load(args: argparse.Namespace) -> None:
     kw = {"splat": args.splat, "mode": args.mode, "grid_width": width if args.mode == "surface" else None}
     threads = torch.get_num_threads()
     original = render_mod._busy_cpus
+    picked: list[int] = []  # the thread count the per-call choice took, per call
+
+    def probe() -> int:
+        busy = original()
+        cpus = len(os.sched_getaffinity(0))
+        picked.append(threads if busy + threads <= cpus else 1)
+        return busy
+
     configs = [
         (f"always {threads} torch threads (before)", threads, lambda: 0),
         ("always one thread", 1, original),
-        (f"{threads} threads, one while the CPUs are busy (now)", threads, original),
+        (f"{threads} threads, one while the CPUs are busy (now)", threads, probe),
     ]
-    print(f"16 frames at 512x320, mode {args.mode}, {os.cpu_count()} CPUs, {args.repeats} calls each; "
-          "loaded = two `while True: pass` processes beside it")
+
+    def call(n: int, workers):
+        def run() -> None:
+            torch.set_num_threads(n)
+            render_mod._busy_cpus = workers  # the busy-CPU probe the renderer uses
+            try:
+                render_point_cloud(pts, cols, K, c2w, height, width, **kw)
+            finally:
+                render_mod._busy_cpus = original
+                torch.set_num_threads(threads)
+        return run
+
+    print(f"16 frames at 512x320, mode {args.mode}, {os.cpu_count()} CPUs, {args.repeats} interleaved rounds; "
+          f"loaded = two `while True: pass` processes beside it; load average before: {os.getloadavg()[0]:.2f}")
+    times = _interleaved([call(n, w) for _, n, w in configs], args.repeats)
+    n_quiet = args.repeats + 1  # warm-up + quiet rounds
+    chosen_q, chosen_l = picked[:n_quiet], picked[n_quiet:]
     print("| renderer | quiet median ms | quiet worst | loaded median ms | loaded worst | loaded / own quiet "
           "| loaded / best quiet |")
     print("|---|---|---|---|---|---|---|")
-    rows = []
-    for name, n, workers in configs:  # workers: the busy-CPU probe the renderer uses
-        torch.set_num_threads(n)
-        render_mod._busy_cpus = workers
-        try:
-            q, ld = _quiet_and_loaded(lambda: render_point_cloud(pts, cols, K, c2w, height, width, **kw), args.repeats)
-        finally:
-            render_mod._busy_cpus = original
-            torch.set_num_threads(threads)
-        rows.append((name, statistics.median(q), max(q), statistics.median(ld), max(ld)))
+    rows = [(name, statistics.median(q), max(q), statistics.median(ld), max(ld))
+            for (name, _, _), (q, ld) in zip(configs, times, strict=True)]
     best_quiet = min(r[1] for r in rows)
     for name, qm, qw, lm, lw in rows:
         print(f"| {name} | {qm:.1f} | {qw:.1f} | {lm:.1f} | {lw:.1f} | {lm / qm:.2f} | {lm / best_quiet:.2f} |")
+    print(f"threads the per-call choice took: quiet {chosen_q[1:]}, loaded {chosen_l}")
 
 
 def _preview_child(spec: str, how: str, mode: str) -> None:

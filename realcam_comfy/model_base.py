@@ -18,9 +18,9 @@ import torch
 from torch import nn
 
 from ..realcam_core.errors import RealCamInputError, require
-from ..realcam_core.model import RealCamConfig, build_models, load_weights
+from ..realcam_core.model import RealCamConfig, build_models
 from ..realcam_core.model.layout import frames_as_video, video_as_frames
-from ..realcam_core.model.loading import POSE_PREFIX, RESAMPLER_PREFIX, UNET_PREFIX
+from ..realcam_core.model.loading import POSE_PREFIX, RESAMPLER_PREFIX, UNET_PREFIX, fill_models
 from .conditioning import KEY_CAMERA, KEY_CONCAT, KEY_FRAMES, KEY_FS, KEY_IMAGE, KEY_STRIDE, CONDCamera
 from .sampling import dynamic_rescale_post_cfg, make_model_sampling
 
@@ -131,14 +131,18 @@ class RealCamModel(comfy.model_base.BaseModel):
 
 def build_model_patcher(sd: dict[str, torch.Tensor], cfg: RealCamConfig, dtype: torch.dtype | None = None,
                         ) -> comfy.model_patcher.ModelPatcher:
-    """A ModelPatcher around a RealCamModel with the weights of canonical state dict `sd` loaded (strict)."""
+    """A ModelPatcher around a RealCamModel with the weights of canonical state dict `sd` loaded (strict).
+
+    Memory-mapped `sd` tensors (`weights.lazy.open_weights`) are copied and released one at a time, so
+    loading peaks at about the model's size (bench/loading.py, case `node`)."""
     mc = RealCamModelConfig(cfg)
     load_device, offload = mm.get_torch_device(), mm.unet_offload_device()
     n_params = sum(v.numel() for k, v in sd.items() if k.startswith((UNET_PREFIX, POSE_PREFIX, RESAMPLER_PREFIX)))
     unet_dtype = dtype or mm.unet_dtype(model_params=n_params, supported_dtypes=mc.supported_inference_dtypes)
     mc.set_inference_dtype(unet_dtype, mm.unet_manual_cast(unet_dtype, load_device, mc.supported_inference_dtypes))
-    model = RealCamModel(mc, device=offload)
-    load_weights(model.diffusion_model.unet, model.diffusion_model.resampler, sd, strict=True)
+    model = RealCamModel(mc, device="meta")  # no initialised copy: the weights are filled in tensor by tensor
+    model.device = offload
+    fill_models(model.diffusion_model.unet, model.diffusion_model.resampler, sd, device=offload)
     patcher = comfy.model_patcher.ModelPatcher(model, load_device=load_device, offload_device=offload)
     if cfg.diffusion.dynamic_rescale:
         patcher.set_model_sampler_post_cfg_function(dynamic_rescale_post_cfg)

@@ -23,6 +23,7 @@ from collections.abc import Mapping
 import torch
 
 from ..errors import RealCamInputError
+from ..weights.lazy import track_view
 
 # Upstream DepthAnythingV2.intermediate_layer_idx (0-based block indices) by depth.
 _UPSTREAM_LAYER_IDX = {12: (2, 5, 8, 11), 24: (4, 11, 17, 23), 40: (9, 19, 29, 39)}
@@ -89,8 +90,11 @@ def _map_refinenet(upstream_index: int, rest: str) -> str | None:
     return None
 
 
-def original_to_hf(state_dict: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+def original_to_hf(state_dict: Mapping[str, torch.Tensor], copy: bool = True) -> dict[str, torch.Tensor]:
     """Rename an upstream DepthAnythingV2 state dict to transformers' on-disk names.
+
+    copy: the split query / key / value get their own memory; False keeps them views of the fused
+    `qkv` (a loader that copies them anyway saves the extra copy; `release_pages` works on the views).
 
     Every key must map: an unknown key (e.g. `readout_projects` of a cls-token head, or the SwiGLU
     MLP of ViT-g) raises RealCamInputError rather than being silently dropped.
@@ -115,7 +119,11 @@ def original_to_hf(state_dict: Mapping[str, torch.Tensor]) -> dict[str, torch.Te
                 q, k, v = value.chunk(3, dim=0)
                 kind = rest.split(".")[-1]
                 for name, part in (("query", q), ("key", k), ("value", v)):
-                    out[f"{prefix}attention.attention.{name}.{kind}"] = part.clone()
+                    if copy:
+                        part = part.clone()
+                    else:
+                        track_view(part, value)
+                    out[f"{prefix}attention.attention.{name}.{kind}"] = part
             else:
                 unknown.append(key)
             continue

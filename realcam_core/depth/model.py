@@ -14,8 +14,10 @@ from, in order: the caller's `metric` argument; the config (`depth_estimation_ty
 key); the name (`metric`, `hypersim`/`indoor` -> 20 m, `vkitti`/`outdoor` -> 80 m). `max_depth` is
 an int (transformers 5 rejects floats).
 
-Weights are handed to `from_pretrained(None, config=..., state_dict=...)`, not `load_state_dict`:
-transformers 5 renames the Dinov2 attention weights while loading, which `load_state_dict` skips.
+The model is built on the meta device and each weight copied in and its file pages released in turn
+(peak about the model's size, bench/loading.py), after the on-disk -> in-memory renames transformers 5
+applies to the Dinov2 attention (`_IN_MEMORY_RENAMES`); weights that do not match exactly go to
+`from_pretrained(None, config=..., state_dict=...)` instead, which names what is wrong.
 transformers is imported lazily so importing this package stays cheap.
 """
 
@@ -31,7 +33,7 @@ import torch
 
 from ..errors import RealCamInputError
 from ..weights.hub import download, leftover_partial
-from ..weights.lazy import open_weights
+from ..weights.lazy import materialize, open_weights
 from .convert import build_config, infer_architecture, is_hf_format, is_original_format, original_to_hf
 
 ORIGINAL_SUFFIXES = (".safetensors", ".pth", ".pt", ".bin")
@@ -219,9 +221,59 @@ def _not_depth_anything(path: str, sd: Mapping[str, torch.Tensor]) -> RealCamInp
     )
 
 
-def _instantiate(config, state_dict: dict[str, torch.Tensor], path: str):
+# transformers 5 names the Dinov2 attention differently in memory than on disk (4.x keeps the disk names);
+# (on-disk part, in-memory part) of each renamed parameter.
+_IN_MEMORY_RENAMES = (
+    (".attention.attention.query.", ".attention.q_proj."),
+    (".attention.attention.key.", ".attention.k_proj."),
+    (".attention.attention.value.", ".attention.v_proj."),
+    (".attention.output.dense.", ".attention.o_proj."),
+)
+
+
+def _disk_name(name: str, state_dict: Mapping[str, torch.Tensor]) -> str | None:
+    if name in state_dict:
+        return name
+    for disk, memory in _IN_MEMORY_RENAMES:
+        if memory in name and name.replace(memory, disk) in state_dict:
+            return name.replace(memory, disk)
+    return None
+
+
+def _fill_on_meta(config, state_dict: Mapping[str, torch.Tensor]):
+    """The model built on the meta device and given the file's tensors one at a time, or None.
+
+    Each tensor is copied (as float32, the model's dtype) and its file pages released at once
+    (`weights.lazy.materialize`), so loading peaks at about the model's size; `from_pretrained` keeps
+    the mapped file and its own copies side by side (bench/loading.py). None (the caller then uses
+    `from_pretrained`, which also words the errors) when the names or shapes do not match exactly:
+    foreign or incomplete weights, or a transformers version that renames differently.
+    """
     from transformers import DepthAnythingForDepthEstimation
 
+    try:
+        with torch.device("meta"):
+            model = DepthAnythingForDepthEstimation(config)
+    except Exception:  # a transformers version that cannot build on the meta device: the slow path
+        return None
+    tensors = [*model.named_parameters(), *model.named_buffers()]
+    key_of = {name: _disk_name(name, state_dict) for name, _ in tensors}
+    if set(key_of.values()) != set(state_dict) or len(tensors) != len(state_dict):
+        return None
+    if any(tuple(state_dict[key_of[name]].shape) != tuple(t.shape) for name, t in tensors):
+        return None
+    missing = materialize(model, dict(state_dict), key_of.__getitem__)
+    return None if missing else model
+
+
+def _from_pretrained(config, state_dict: dict[str, torch.Tensor], path: str):
+    from transformers import DepthAnythingForDepthEstimation
+
+    fixed: dict[str, torch.Tensor] = {}
+    for k, v in state_dict.items():  # float32; q / k / v of an original file are views of its qkv: own copies
+        v = v.float() if v.is_floating_point() else v
+        fixed[k] = v.clone() if ".attention.attention." in k else v
+    state_dict = fixed
     try:
         model, info = DepthAnythingForDepthEstimation.from_pretrained(
             None, config=config, state_dict=state_dict, output_loading_info=True
@@ -237,6 +289,11 @@ def _instantiate(config, state_dict: dict[str, torch.Tensor], path: str):
             f"mismatched {mismatched[:4]})"
         )
     return model
+
+
+def _instantiate(config, state_dict: dict[str, torch.Tensor], path: str):
+    model = _fill_on_meta(config, state_dict)
+    return model if model is not None else _from_pretrained(config, state_dict, path)
 
 
 def load_depth_model(
@@ -275,7 +332,7 @@ def load_depth_model(
         cfg_dict = None
         sd = read_state_dict(path)
         if is_original_format(sd):
-            sd = original_to_hf(sd)
+            sd = original_to_hf(sd, copy=False)  # q / k / v as views: copied once, into the model
             fmt = "original"
         elif is_hf_format(sd):
             fmt = "hf-file"
@@ -283,7 +340,6 @@ def load_depth_model(
             raise _not_depth_anything(path, sd)
         is_metric, depth = _decide_metric(path, None, metric, max_depth)
 
-    sd = {k: (v.float() if v.is_floating_point() else v) for k, v in sd.items()}
     if cfg_dict is not None:  # the folder's config is authoritative; shapes only name the encoder
         config = _fix_hf_config(cfg_dict, is_metric, depth)
         try:

@@ -226,7 +226,7 @@ def load_models(base_path: str | os.PathLike | None, camera_path: str | os.PathL
     about the loaded model's size (bench/loading.py) instead of file + model. Same result, bit for bit,
     as `read_state_dict` + `build_models` + `load_weights`. `infer` goes to `infer_config`.
     """
-    from ..weights.lazy import materialize, open_weights
+    from ..weights.lazy import open_weights
 
     require(base_path is not None or camera_path is not None, "checkpoint", "a base or merged file", None)
     base = open_weights(base_path) if base_path is not None else None
@@ -234,15 +234,33 @@ def load_models(base_path: str | os.PathLike | None, camera_path: str | os.PathL
     sd = merge_checkpoints(base, cam)
     del base, cam
     cfg = infer_config(sd, **infer)
-    split = split_state_dict(sd)
-    del sd
     unet, res = build_models(cfg, operations, dtype, device="meta")
+    rep = fill_models(unet, res, sd, device)
+    passthrough = split_state_dict(sd).passthrough
+    del sd
+    return LoadedModels(cfg, unet, res, passthrough, rep.ignored)
+
+
+def fill_models(unet: RealCamUNet, resampler: Resampler | None, sd: Mapping[str, torch.Tensor],
+                device: torch.device | str | None = None) -> LoadReport:
+    """Give meta-built modules their weights from canonical state dict `sd`, one tensor at a time (strict).
+
+    The memory-light counterpart of `load_weights` (same tensors, same dtype casts, bit for bit): each
+    tensor is copied into fresh memory on `device` (default CPU) and, when it comes from a memory-mapped
+    file (`weights.lazy.open_weights`), its file pages are released at once, so the peak is about the
+    model's size instead of model + file. `sd` itself keeps its entries (VAE / CLIP tensors in it stay
+    usable; released model tensors read back from the file if touched). Used by `load_models` and by
+    the ComfyUI loader node, whose model is built on the meta device for this.
+    """
+    from ..weights.lazy import materialize
+
+    split = split_state_dict(sd)
     missing = materialize(unet, split.unet, lambda k: k, device)
-    if res is not None:
-        missing += [RESAMPLER_PREFIX + k for k in materialize(res, split.resampler, lambda k: k, device)]
+    if resampler is not None:
+        missing += [RESAMPLER_PREFIX + k for k in materialize(resampler, split.resampler, lambda k: k, device)]
     unexpected = [unet_key_to_upstream(k) for k in split.unet] + [RESAMPLER_PREFIX + k for k in split.resampler]
     if missing or unexpected:
         raise input_error("checkpoint", "every model key and no unknown ones",
                           f"missing {missing[:5]} ({len(missing)}), unexpected {unexpected[:5]} ({len(unexpected)})")
     unet.clear_camera_cache()
-    return LoadedModels(cfg, unet, res, split.passthrough, split.ignored)
+    return LoadReport(missing, unexpected, split.ignored)

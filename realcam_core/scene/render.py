@@ -302,14 +302,39 @@ def render_point_cloud(
     return RenderResult(frames=frames, depth=depth, visible=visible)
 
 
+def _own_runnable() -> int:
+    """Runnable threads of this process (state R in /proc/self/task/*/stat), at least 1 (the caller).
+
+    torch's idle OpenMP workers spin, runnable, for ~1-10 ms after each parallel op (measured), so
+    right after any torch work they show in /proc/loadavg as if other processes were busy.
+    """
+    n = 0
+    try:
+        tids = os.listdir("/proc/self/task")
+    except OSError:
+        return 1
+    for tid in tids:
+        try:
+            with open(f"/proc/self/task/{tid}/stat", "rb") as f:
+                stat = f.read()
+        except OSError:  # the thread has just ended
+            continue
+        end = stat.rfind(b")")  # the name in parentheses may contain anything
+        n += stat[end + 2 : end + 3] == b"R"
+    return max(n, 1)
+
+
 def _busy_cpus() -> int:
-    """Runnable tasks on the machine besides this one (Linux /proc/loadavg, sampled 3 times: the most);
-    0 where that cannot be read."""
+    """Runnable tasks on the machine besides this process's own threads (Linux /proc/loadavg minus
+    `_own_runnable`, sampled 3 times: the most); 0 where that cannot be read."""
     most = 0
     try:
         for _ in range(3):
+            before = _own_runnable()
             with open("/proc/loadavg", encoding="ascii") as f:
-                most = max(most, int(f.read().split()[3].split("/")[0]) - 1)  # minus this thread
+                runnable = int(f.read().split()[3].split("/")[0])
+            # a worker runnable before or after the read may have been counted: take it out either way
+            most = max(most, runnable - max(before, _own_runnable()))
     except (OSError, ValueError, IndexError):
         return 0
     return most

@@ -94,6 +94,17 @@ def _register_file_mapped(tensors: dict[str, torch.Tensor], path: str) -> None:
             _FILE_MAPPED[id(t)] = t
 
 
+def track_view(view: torch.Tensor, base: torch.Tensor) -> None:
+    """Let `release_pages(view)` release `view`, a contiguous slice of the file-mapped tensor `base`
+    (e.g. the q / k / v thirds of a fused qkv weight); no-op when `base` is not file-mapped."""
+    if _FILE_MAPPED.get(id(base)) is not base or not view.is_contiguous() or view.numel() == 0:
+        return
+    lo, hi = base.data_ptr(), base.data_ptr() + base.numel() * base.element_size()
+    start = view.data_ptr()
+    if lo <= start and start + view.numel() * view.element_size() <= hi:
+        _FILE_MAPPED[id(view)] = view
+
+
 def release_pages(t: torch.Tensor) -> None:
     """Drop the resident file pages under a memory-mapped file tensor that has been copied (Linux).
 

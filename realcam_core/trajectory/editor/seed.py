@@ -104,7 +104,7 @@ def simplify_keyframes(
 def state_from_trajectory(
     traj: Trajectory, fps: float = 8.0, interpolation: str = "linear_se3", simplify: bool = True
 ) -> EditorState:
-    """Seed the editor from a REALCAM_TRAJECTORY (`realcam_core.types.Trajectory`).
+    """Seed the editor from a REALCAM_TRAJECTORY (`realcam_core.trajectory.types.Trajectory`).
 
     Sparse keyframes of the trajectory are kept when they sit on distinct whole frames; a dense path
     (one pose per frame, as presets and pose files give) is reduced with `simplify_keyframes` so the
