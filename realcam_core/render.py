@@ -57,6 +57,7 @@ import torch.nn.functional as F
 
 from .camera.intrinsics import denormalize_K, scale_K
 from .errors import input_error, require
+from .render_mesh import MeshFill
 from .types import Scene
 
 __all__ = [
@@ -76,7 +77,7 @@ __all__ = [
 ]
 
 MAX_SPLAT = 8
-RENDER_MODES = ("surface", "points")
+RENDER_MODES = ("surface", "points", "mesh")
 _FLT_MAX_BITS = 0x7F7FFFFF  # float32 bit pattern of the largest finite float: the empty pixel's depth
 _LITTLE_ENDIAN = sys.byteorder == "little"
 _WORKSPACE_KEEP_BYTES = 128 << 20  # CPU scratch kept between renders (512x320: ~18 MB, 1024x576: ~65 MB)
@@ -306,6 +307,7 @@ def render_point_cloud(
     if chunk is not None:
         chunk = _positive_int(chunk, "chunk")
     require(mode in RENDER_MODES, "mode", f"one of {', '.join(RENDER_MODES)}", mode)
+    require(mode != "mesh" or grid_width is not None, "grid_width", 'the source grid\'s width for mode="mesh"', None)
     if grid_width is not None:
         grid_width = _positive_int(grid_width, "grid_width")
         require(points.shape[0] % grid_width == 0, "grid_width", "the width of the points' source grid "
@@ -370,12 +372,15 @@ def render_point_cloud(
     if not _LITTLE_ENDIAN:
         specs |= {"key_lo": ((chunk, n_points), i32), "z_cam": ((chunk, n_points), f32)}
     def run(ws: dict[str, torch.Tensor], s0: int, n: int, cb: Callable[[int], None] | None,
-            gap_fill: _GapFill | None) -> None:
+            gap_fill: _GapFill | MeshFill | None) -> None:
         _render_frames(ws, M[s0 : s0 + n], pts, table, frames[s0 : s0 + n], depth[s0 : s0 + n],
                        visible[s0 : s0 + n], chunk, sub, near, scale, wp, hp, height, width, pad, taps, half_bit,
                        idx_bits, cb, gap_fill)
 
-    def make_fill(ws: dict[str, torch.Tensor]) -> _GapFill | None:
+    def make_fill(ws: dict[str, torch.Tensor]) -> _GapFill | MeshFill | None:
+        if mode == "mesh":  # stretched quads of the source grid as triangles (realcam_core/render_mesh.py)
+            M_pix = (Kb @ w2c[:, :3, :]).to(device=device, dtype=torch.float32)
+            return MeshFill(pts, M_pix, grid_width, height, width, near, scale)
         return _GapFill(ws, height, width, idx_bits, grid_width) if mode == "surface" else None
 
     try:
@@ -429,7 +434,7 @@ def _render_frames(ws: dict[str, torch.Tensor], M: torch.Tensor, pts: torch.Tens
                    frames: torch.Tensor, depth: torch.Tensor, visible: torch.Tensor, chunk: int, sub: int,
                    near: float, scale: float, wp: int, hp: int, height: int, width: int, pad: int,
                    taps: list[tuple[int, int]], half_bit: int, idx_bits: int,
-                   callback: Callable[[int], None] | None, gap_fill: _GapFill | None = None) -> None:
+                   callback: Callable[[int], None] | None, gap_fill: _GapFill | MeshFill | None = None) -> None:
     """The render loop of `render_point_cloud` (arguments prepared and checked there)."""
     n_frames, n_points, device = M.shape[0], pts.shape[1], pts.device
     even = half_bit >= 0
@@ -477,7 +482,9 @@ def _render_frames(ws: dict[str, torch.Tensor], M: torch.Tensor, pts: torch.Tens
                 idx = idx + cell_offsets[:m]
             zb.view(-1).scatter_reduce_(0, idx.reshape(-1), keys[s0 : s0 + m].reshape(-1), "amin")
             win = splat_filter(m)  # (m, H, W) winning keys
-            if gap_fill is not None:
+            if isinstance(gap_fill, MeshFill):
+                gap_fill(win, proj[s0 : s0 + m], f0)
+            elif gap_fill is not None:
                 gap_fill(win)
             dep = depth[f0 : f0 + m]
             if _LITTLE_ENDIAN:  # depth = the winner's depth bits (FLT_MAX where empty, zeroed below)
@@ -840,7 +847,7 @@ def render_scene(
     else:
         K_out = fit_intrinsics(scene.K.float(), (scene.height, scene.width), (height, width), fit)
     grid_width = None
-    if mode == "surface":  # every pixel in grid order (invalid ones at z = 0, culled), so neighbours are known
+    if mode in ("surface", "mesh"):  # every pixel in grid order (invalid ones at z = 0, culled), so neighbours are known
         points, colors = scene_grid_cloud(scene)
         grid_width = scene.width
     else:
@@ -904,7 +911,7 @@ def render_preview(
         K_out = _tensor(K, "K", "(3, 3) or (N, 3, 3)").float()
         require(tuple(K_out.shape[-2:]) == (3, 3) and (K_out.ndim == 2 or K_out.shape[0] == c2w.shape[0]),
                 "K", f"(3, 3) or ({c2w.shape[0]}, 3, 3) pixel intrinsics", tuple(K_out.shape))
-    if mode == "surface":
+    if mode in ("surface", "mesh"):
         points, colors = scene_grid_cloud(scene)
         grid_width = scene.width
     else:

@@ -1,0 +1,179 @@
+"""The `mesh` render mode: the source view as a triangle mesh cut at depth jumps, on top of 2-px splats.
+
+A single RGB-D view is a surface sampled on the source pixel grid. Where the grid's quads project small
+(both diagonals at most BIG pixels along x and y) the 2-px splats of their four corners already cover every
+pixel centre inside them, so nothing more is done there: that is nearly all of a 512x320 render. The
+stretched quads - a surface the source camera saw at a grazing angle, seen from the side, or a magnified
+view - leave gaps between splats, where farther points also leak through. Those quads alone are rasterised
+as two triangles each:
+  - a triangle is kept when its three corners are valid (in front of the near plane) and their depths agree
+    within TOL (relative): across a depth jump it is cut, so a disocclusion stays open (no rubber sheet);
+  - every pixel centre inside it (edge functions, a small tolerance so shared edges leave no crack) gets the
+    perspective-correct depth of the triangle there (1/z is linear in screen space) and the index of the
+    triangle's corner nearest that pixel (largest barycentric weight): the colour is a source pixel's, as a
+    splat's would be;
+  - the fragments join the splat filter's winning keys with one `scatter_reduce_(..., "amin")` on the same
+    packed key (depth bits << 32 | point index), so the nearer surface wins, whatever the order.
+So `visible` (and the shaping mask derived from it) is the true coverage of splats and triangles.
+
+Corners are projected again exactly for the stretched quads (the splat pass clamps positions to its grid).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+__all__ = ["MeshFill"]
+
+
+class MeshFill:
+    """Rasterises the stretched quads of a source grid into winning-key images (see the module docstring).
+
+    pts: (3, P) float32 points of a (P // grid_width, grid_width) source grid in row-major order, in the
+    source camera's frame (the world of a scene render; invalid ones at the origin). M_pix: (N, 3, 4)
+    float32 projections world -> (u z, v z, z) in output pixels (pixel (i, j) covers [j, j+1) x [i, i+1)).
+    scale: the splat pass's positions are in 1 / scale pixels (see `render_point_cloud`).
+    """
+
+    BIG = 2.0  # px: a quad whose diagonals are longer than this along x or y is rasterised
+    TOL = 0.25  # relative depth spread of a triangle's corners still counted as one surface
+    MAX_SLANT = 85.0  # degrees: the steepest triangle kept, as the source camera saw it
+    EPS = 1e-4  # inside tolerance on barycentric weights: shared edges leave no crack
+    SLOTS = 3  # triangles whose box holds at most SLOTS x SLOTS pixel centres: tested on that fixed grid
+
+    def __init__(self, pts: torch.Tensor, M_pix: torch.Tensor, grid_width: int, height: int, width: int,
+                 near: float, scale: float):
+        self.pts, self.M, self.gw = pts, M_pix, grid_width
+        self.gh = pts.shape[1] // grid_width
+        self.h, self.w, self.near, self.scale = height, width, near, scale
+        dev = pts.device
+        s = self.SLOTS
+        self.slot_dx = torch.arange(s * s, device=dev, dtype=torch.float32).remainder_(s)
+        self.slot_dy = torch.arange(s * s, device=dev).div(s, rounding_mode="floor").to(torch.float32)
+        self.cos2 = math.cos(math.radians(self.MAX_SLANT)) ** 2
+        n = pts.shape[1] - grid_width - 1
+        self.diff = torch.empty(2, n, dtype=torch.float32, device=dev)
+        self.flags = torch.empty(2, n, dtype=torch.bool, device=dev)
+        self.last_col = torch.arange(n, device=dev).remainder_(grid_width).eq_(grid_width - 1)  # no quad there
+        self.valid = self._valid_triangles()
+        self.valid_quad = self.valid[0] | self.valid[1]
+
+    def _stretched(self, uv: torch.Tensor) -> torch.Tensor:
+        """(2, P) splat-pass positions of one frame -> corner-00 point indices of the quads to rasterise:
+        those with a diagonal longer than BIG pixels along x or y (contiguous shifts of the flat grid)."""
+        gw, n, t = self.gw, self.diff.shape[1], self.BIG * self.scale
+        for k, (a, b) in enumerate(((gw + 1, 0), (gw, 1))):  # diagonals 00-11 and 01-10
+            d = torch.sub(uv[:, a : a + n], uv[:, b : b + n], out=self.diff).abs_()
+            torch.gt(torch.maximum(d[0], d[1], out=d[0]), t, out=self.flags[k])
+        big = self.flags[0].logical_or_(self.flags[1]).logical_and_(self.valid_quad)
+        return big.nonzero()[:, 0]
+
+    def __call__(self, win: torch.Tensor, proj: torch.Tensor, f0: int) -> None:
+        """win: (m, H, W) int64 winning keys of frames f0.. (changed in place); proj: (m, 3, P) the splat
+        pass's positions (scaled, offset, clamped) and depths."""
+        for k in range(win.shape[0]):
+            self._frame(win[k], proj[k], f0 + k)
+
+    def _valid_triangles(self) -> torch.Tensor:
+        """(2, n) bool: whether triangles 00-01-11 and 00-11-10 of the quad whose corner 00 is point q < n lie
+        on one surface: corners valid (depth > 0), depths within TOL, and not seen edge-on by the source
+        camera (a depth jump between two surfaces looks like a surface at a grazing angle: cutting it keeps a
+        disocclusion open). View-independent: once per render, on contiguous shifts of the flat grid."""
+        gw, n, pts = self.gw, self.diff.shape[1], self.pts
+        c00, c01, c10, c11 = pts[:, :n], pts[:, 1 : n + 1], pts[:, gw : gw + n], pts[:, gw + 1 : gw + 1 + n]
+        out = torch.empty(2, n, dtype=torch.bool, device=pts.device)
+        for k, (b, c) in enumerate(((c01, c11), (c11, c10))):
+            za, zb, zc = c00[2], b[2], c[2]
+            zmin = torch.minimum(torch.minimum(za, zb), zc)
+            zmax = torch.maximum(torch.maximum(za, zb), zc)
+            ok = (zmin > 0) & (zmax <= zmin * (1.0 + self.TOL))
+            e1, e2 = b - c00, c - c00
+            nrm = torch.linalg.cross(e1, e2, dim=0)
+            ray = c00 + b + c
+            dot = (nrm * ray).sum(0)
+            out[k] = ok & (dot * dot >= self.cos2 * (nrm * nrm).sum(0) * (ray * ray).sum(0))
+        out &= self.last_col.logical_not()  # no quad starts in the last column
+        return out
+
+    def _triangles(self, v00: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Corner-00 indices of quads -> their valid triangles: (T, 3) corner indices, (3, T * 3) corner points."""
+        gw = self.gw
+        kind = self.valid.index_select(1, v00).nonzero()  # (T, 2): 0 for 00-01-11, 1 for 00-11-10; which quad
+        v = v00.index_select(0, kind[:, 1])
+        odd = kind[:, 0]
+        vid = torch.stack([v, v + 1 + odd * gw, v + gw + 1 - odd], 1)
+        return vid, self.pts.index_select(1, vid.view(-1))
+
+    def _frame(self, win: torch.Tensor, proj: torch.Tensor, f: int) -> None:
+        v00 = self._stretched(proj[:2])
+        if v00.shape[0] == 0:
+            return
+        vid, p = self._triangles(v00)
+        h, w = self.h, self.w
+        M = self.M[f]
+        q = (M[:, :3] @ p + M[:, 3:]).view(3, -1, 3)  # u z, v z, z per corner
+        z = q[2]
+        x = q[0].div_(z).sub_(0.5)  # pixel centres at integers
+        y = q[1].div_(z).sub_(0.5)
+        xa, xb, xc = x.unbind(1)
+        ya, yb, yc = y.unbind(1)
+        area = (xb - xa) * (yc - ya) - (yb - ya) * (xc - xa)
+        x0 = torch.ceil(x.amin(1) - self.EPS).clamp_(0, w)
+        y0 = torch.ceil(y.amin(1) - self.EPS).clamp_(0, h)
+        nx = torch.floor(x.amax(1) + self.EPS).clamp_(max=w - 1).sub_(x0).add_(1)
+        ny = torch.floor(y.amax(1) + self.EPS).clamp_(max=h - 1).sub_(y0).add_(1)
+        ok = (z.amin(1) > self.near) & (area.abs() > 1e-9) & (nx > 0) & (ny > 0)
+        sel = ok.nonzero()[:, 0]
+        if sel.shape[0] == 0:
+            return
+        xa, xb, xc, ya, yb, yc, area, x0, y0, nx, ny = (
+            t.index_select(0, sel) for t in (xa, xb, xc, ya, yb, yc, area, x0, y0, nx, ny))
+        vid, iz = vid.index_select(0, sel), z.index_select(0, sel).reciprocal_()
+        inv = area.reciprocal_()[:, None]
+        # planes over the screen: barycentric weights w_k = A_k x + B_k y + C_k, and 1/z = (A.iz) x + ...
+        A = torch.stack([yb - yc, yc - ya, ya - yb], 1).mul_(inv)
+        B = torch.stack([xc - xb, xa - xc, xb - xa], 1).mul_(inv)
+        C = torch.stack([xb * yc - xc * yb, xc * ya - xa * yc, xa * yb - xb * ya], 1).mul_(inv)
+        Z = torch.stack([(A * iz).sum(1), (B * iz).sum(1), (C * iz).sum(1)], 1)
+        s = self.SLOTS
+        small = (nx <= s) & (ny <= s)
+        # most triangles: their s x s pixel centres from (x0, y0) at once, by broadcasting
+        ts = small.nonzero()[:, 0]
+        if ts.shape[0]:
+            A_s, B_s, x0_s, y0_s = A.index_select(0, ts), B.index_select(0, ts), x0.index_select(0, ts), y0.index_select(0, ts)
+            w0 = torch.addcmul(C.index_select(0, ts), A_s, x0_s[:, None]).addcmul_(B_s, y0_s[:, None])
+            wts = torch.addcmul(w0[:, :, None], A_s[:, :, None], self.slot_dx).addcmul_(B_s[:, :, None], self.slot_dy)
+            px = x0_s[:, None] + self.slot_dx
+            py = y0_s[:, None] + self.slot_dy
+            inside = (wts.amin(1) >= -self.EPS) & (px < w) & (py < h)
+            hit = inside.view(-1).nonzero()[:, 0]  # = triangle * s * s + slot
+            wsel = wts.transpose(1, 2).reshape(-1, 3).index_select(0, hit)
+            tri = ts.index_select(0, hit.div(s * s, rounding_mode="floor"))
+            self._emit(win, tri, px.view(-1).index_select(0, hit), py.view(-1).index_select(0, hit), wsel, Z, vid)
+        # the few larger ones: every centre of their box
+        tl = small.logical_not_().nonzero()[:, 0]
+        if tl.shape[0]:
+            cnt = (nx.index_select(0, tl) * ny.index_select(0, tl)).to(torch.int64)
+            k = torch.repeat_interleave(cnt)
+            tri = tl.index_select(0, k)
+            local = torch.arange(k.shape[0], device=k.device).sub_((cnt.cumsum(0) - cnt).index_select(0, k))
+            nxt = nx.index_select(0, tri).to(torch.int64)
+            px = x0.index_select(0, tri) + (local % nxt)
+            py = y0.index_select(0, tri) + local.div_(nxt, rounding_mode="floor")
+            wts = torch.addcmul(C.index_select(0, tri), A.index_select(0, tri), px[:, None])
+            wts.addcmul_(B.index_select(0, tri), py[:, None])
+            hit = (wts.amin(1) >= -self.EPS).nonzero()[:, 0]
+            self._emit(win, tri.index_select(0, hit), px.index_select(0, hit), py.index_select(0, hit),
+                       wts.index_select(0, hit), Z, vid)
+
+    def _emit(self, win: torch.Tensor, tri: torch.Tensor, px: torch.Tensor, py: torch.Tensor, wts: torch.Tensor,
+              Z: torch.Tensor, vid: torch.Tensor) -> None:
+        """Fragments (pixel px, py of triangle tri, barycentric weights wts (k, 3)) -> win, nearest first."""
+        zc = Z.index_select(0, tri)
+        zp = torch.addcmul(zc[:, 2], zc[:, 0], px).addcmul_(zc[:, 1], py).reciprocal_()  # perspective-correct
+        idx = vid.index_select(0, tri).gather(1, wts.argmax(1, keepdim=True))[:, 0]  # the corner nearest the pixel
+        key = (zp.view(torch.int32).to(torch.int64) << 32).bitwise_or_(idx)
+        cell = py.mul_(self.w).add_(px).to(torch.int64)
+        win.view(-1).scatter_reduce_(0, cell, key, "amin")
