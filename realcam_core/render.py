@@ -380,7 +380,8 @@ def render_point_cloud(
     def make_fill(ws: dict[str, torch.Tensor]) -> _GapFill | MeshFill | None:
         if mode == "mesh":  # stretched quads of the source grid as triangles (realcam_core/render_mesh.py)
             M_pix = (Kb @ w2c[:, :3, :]).to(device=device, dtype=torch.float32)
-            return MeshFill(pts, M_pix, grid_width, height, width, near, scale)
+            return MeshFill(pts, M_pix, grid_width, height, width, near, scale, (wp, hp), idx_bits, fp.even,
+                            pad + (0.5 if fp.even else 0.0))
         return _GapFill(ws, height, width, idx_bits, grid_width) if mode == "surface" else None
 
     try:
@@ -481,6 +482,8 @@ def _render_frames(ws: dict[str, torch.Tensor], M: torch.Tensor, pts: torch.Tens
             if m > 1:
                 idx = idx + cell_offsets[:m]
             zb.view(-1).scatter_reduce_(0, idx.reshape(-1), keys[s0 : s0 + m].reshape(-1), "amin")
+            if isinstance(gap_fill, MeshFill):  # densify mildly stretched quads (anchors, before the filter)
+                gap_fill.densify(zb, proj[s0 : s0 + m], f0)
             win = splat_filter(m)  # (m, H, W) winning keys
             if isinstance(gap_fill, MeshFill):
                 gap_fill(win, proj[s0 : s0 + m], f0)

@@ -41,24 +41,34 @@ class MeshFill:
     TOL = 0.25  # relative depth spread of a triangle's corners still counted as one surface
     MAX_SLANT = 85.0  # degrees: the steepest triangle kept, as the source camera saw it
     EPS = 1e-4  # inside tolerance on barycentric weights: shared edges leave no crack
+    MID = 3.6  # px: quads up to this stretched (diagonals along x and y) are densified, not rasterised
     SLOTS = 3  # triangles whose box holds at most SLOTS x SLOTS pixel centres: tested on that fixed grid
 
     def __init__(self, pts: torch.Tensor, M_pix: torch.Tensor, grid_width: int, height: int, width: int,
-                 near: float, scale: float):
+                 near: float, scale: float, anchor_grid: tuple[int, int], idx_bits: int, even: bool, offset: float):
         self.pts, self.M, self.gw = pts, M_pix, grid_width
         self.gh = pts.shape[1] // grid_width
         self.h, self.w, self.near, self.scale = height, width, near, scale
+        self.wp, self.hp = anchor_grid
+        self.idx_bits, self.even = idx_bits, even
+        self.view_box = [scale * offset, scale * (width + offset), scale * offset, scale * (height + offset)]
+        self.pending: dict[int, torch.Tensor] = {}  # frame -> quads left for the triangles
         dev = pts.device
         s = self.SLOTS
         self.slot_dx = torch.arange(s * s, device=dev, dtype=torch.float32).remainder_(s)
         self.slot_dy = torch.arange(s * s, device=dev).div(s, rounding_mode="floor").to(torch.float32)
         self.cos2 = math.cos(math.radians(self.MAX_SLANT)) ** 2
+        # the three points a densified quad adds (rows: corners 00, 01, 10, 11): the midpoints of its top and
+        # left edges and its centre; its neighbours add theirs, so the grid is sampled twice as densely
+        self.mid_weights = torch.tensor([[0.5, 0.5, 0.25], [0.5, 0.0, 0.25], [0.0, 0.5, 0.25], [0.0, 0.0, 0.25]],
+                                        device=dev)
         n = pts.shape[1] - grid_width - 1
         self.diff = torch.empty(2, n, dtype=torch.float32, device=dev)
         self.flags = torch.empty(2, n, dtype=torch.bool, device=dev)
         self.last_col = torch.arange(n, device=dev).remainder_(grid_width).eq_(grid_width - 1)  # no quad there
-        self.valid = self._valid_triangles()
-        self.valid_quad = self.valid[0] | self.valid[1]
+        self.valid = torch.zeros(2, n, dtype=torch.bool, device=dev)  # see `_validity`
+        self.known = self.last_col.clone()  # quads tested so far (none starts in the last column)
+        self.has_quad = self.last_col.logical_not()
 
     def _stretched(self, uv: torch.Tensor) -> torch.Tensor:
         """(2, P) splat-pass positions of one frame -> corner-00 point indices of the quads to rasterise:
@@ -67,35 +77,86 @@ class MeshFill:
         for k, (a, b) in enumerate(((gw + 1, 0), (gw, 1))):  # diagonals 00-11 and 01-10
             d = torch.sub(uv[:, a : a + n], uv[:, b : b + n], out=self.diff).abs_()
             torch.gt(torch.maximum(d[0], d[1], out=d[0]), t, out=self.flags[k])
-        big = self.flags[0].logical_or_(self.flags[1]).logical_and_(self.valid_quad)
+        big = self.flags[0].logical_or_(self.flags[1]).logical_and_(self.has_quad)
         return big.nonzero()[:, 0]
 
-    def __call__(self, win: torch.Tensor, proj: torch.Tensor, f0: int) -> None:
-        """win: (m, H, W) int64 winning keys of frames f0.. (changed in place); proj: (m, 3, P) the splat
-        pass's positions (scaled, offset, clamped) and depths."""
-        for k in range(win.shape[0]):
-            self._frame(win[k], proj[k], f0 + k)
+    def densify(self, zbuf: torch.Tensor, proj: torch.Tensor, f0: int) -> None:
+        """Before the splat filter: zbuf (m, hp, wp) anchor keys of frames f0.. (changed in place); proj: (m, 3, P)
+        the splat pass's positions (scaled, offset, clamped) and depths. Mildly stretched quads (diagonals up to
+        MID px, whole quad on one surface, corners inside the splat grid) get three more splats: with the
+        grid sampled at half its spacing the 2-px splats close the gaps. The other stretched quads are kept
+        for the triangles (`__call__`)."""
+        for k in range(zbuf.shape[0]):
+            self.pending[f0 + k] = self._densify(zbuf[k], proj[k])
 
-    def _valid_triangles(self) -> torch.Tensor:
-        """(2, n) bool: whether triangles 00-01-11 and 00-11-10 of the quad whose corner 00 is point q < n lie
-        on one surface: corners valid (depth > 0), depths within TOL, and not seen edge-on by the source
-        camera (a depth jump between two surfaces looks like a surface at a grazing angle: cutting it keeps a
-        disocclusion open). View-independent: once per render, on contiguous shifts of the flat grid."""
-        gw, n, pts = self.gw, self.diff.shape[1], self.pts
-        c00, c01, c10, c11 = pts[:, :n], pts[:, 1 : n + 1], pts[:, gw : gw + n], pts[:, gw + 1 : gw + 1 + n]
-        out = torch.empty(2, n, dtype=torch.bool, device=pts.device)
-        for k, (b, c) in enumerate(((c01, c11), (c11, c10))):
-            za, zb, zc = c00[2], b[2], c[2]
-            zmin = torch.minimum(torch.minimum(za, zb), zc)
-            zmax = torch.maximum(torch.maximum(za, zb), zc)
-            ok = (zmin > 0) & (zmax <= zmin * (1.0 + self.TOL))
-            e1, e2 = b - c00, c - c00
-            nrm = torch.linalg.cross(e1, e2, dim=0)
-            ray = c00 + b + c
-            dot = (nrm * ray).sum(0)
-            out[k] = ok & (dot * dot >= self.cos2 * (nrm * nrm).sum(0) * (ray * ray).sum(0))
-        out &= self.last_col.logical_not()  # no quad starts in the last column
-        return out
+    def _densify(self, zbuf: torch.Tensor, proj: torch.Tensor) -> torch.Tensor:
+        v00 = self._stretched(proj[:2])
+        if v00.shape[0] == 0:
+            return v00
+        gw = self.gw
+        vid = torch.stack([v00, v00 + 1, v00 + gw, v00 + gw + 1], 1)  # corners 00, 01, 10, 11
+        c = proj.index_select(1, vid.view(-1)).view(3, -1, 4)
+        lim = self.MID * self.scale
+        mild = (c[0, :, 3] - c[0, :, 0]).abs_().le(lim)
+        for a, b, i in ((3, 0, 1), (2, 1, 0), (2, 1, 1)):
+            mild &= (c[i, :, a] - c[i, :, b]).abs_().le(lim)
+        uv = c[:2]
+        lo, hi = uv.amin(2), uv.amax(2)  # (2, k) the quads' boxes in the splat pass's units
+        x0, x1, y0, y1 = self.view_box
+        seen = (hi[0] > x0) & (lo[0] < x1) & (hi[1] > y0) & (lo[1] < y1)  # else wholly outside the view
+        mild &= lo.amin(0) > 0  # not clamped by the splat pass (nor culled: those sit at 0)
+        mild &= hi[0] < self.scale * self.wp - 1
+        mild &= hi[1] < self.scale * self.hp - 1
+        valid = self._validity(v00)
+        mild &= valid[0] & valid[1]
+        seen &= valid[0] | valid[1]
+        mild &= seen
+        take = mild.nonzero()[:, 0]
+        rest = mild.logical_not_().logical_and_(seen).nonzero()[:, 0]
+        if take.shape[0]:
+            pts = torch.matmul(c.index_select(1, take), self.mid_weights)  # (3, k, 3): u, v, z of the new points
+            iu = pts[:2].to(torch.int32)  # truncation == floor: the positions are > 0
+            idx = v00.index_select(0, take)[:, None].expand(-1, 3)  # colour: corner 00's
+            if self.even:  # as the splat pass: anchor = half-pixel position >> 1, the half bits above the index
+                low = idx + ((iu[0] & 1).to(torch.int64) << self.idx_bits) + ((iu[1] & 1).to(torch.int64) << (self.idx_bits + 1))
+                iu = iu >> 1
+            else:
+                low = idx
+            cell = iu[0].to(torch.int64) + iu[1].to(torch.int64) * self.wp
+            key = (pts[2].contiguous().view(torch.int32).to(torch.int64) << 32) | low
+            zbuf.view(-1).scatter_reduce_(0, cell.view(-1), key.reshape(-1), "amin")
+        return v00.index_select(0, rest)
+
+    def __call__(self, win: torch.Tensor, proj: torch.Tensor, f0: int) -> None:
+        """After the splat filter: win (m, H, W) int64 winning keys of frames f0.. (changed in place): the
+        stretched quads `densify` left get their triangles."""
+        for k in range(win.shape[0]):
+            v00 = self.pending.pop(f0 + k, None)
+            if v00 is not None and v00.shape[0]:
+                self._frame(win[k], v00, f0 + k)
+
+    def _validity(self, v00: torch.Tensor) -> torch.Tensor:
+        """Corner-00 indices (k,) of quads -> (2, k) bool: whether their triangles 00-01-11 and 00-11-10 lie on
+        one surface: corners valid (depth > 0), depths within TOL, and not seen edge-on by the source camera
+        (a depth jump between two surfaces looks like a surface at a grazing angle: cutting it keeps a
+        disocclusion open). View-independent: each quad is tested once per render, when first stretched."""
+        new = v00.index_select(0, self.known.index_select(0, v00).logical_not_().nonzero()[:, 0]).unique()
+        if new.shape[0]:
+            gw = self.gw
+            c = self.pts.index_select(1, torch.stack([new, new + 1, new + gw, new + gw + 1]).view(-1)).view(3, 4, -1)
+            c00, c01, c10, c11 = c.unbind(1)
+            for k, (b, d) in enumerate(((c01, c11), (c11, c10))):
+                za, zb, zc = c00[2], b[2], d[2]
+                zmin = torch.minimum(torch.minimum(za, zb), zc)
+                zmax = torch.maximum(torch.maximum(za, zb), zc)
+                ok = (zmin > 0) & (zmax <= zmin * (1.0 + self.TOL))
+                nrm = torch.linalg.cross(b - c00, d - c00, dim=0)
+                ray = c00 + b + d
+                dot = (nrm * ray).sum(0)
+                ok &= dot * dot >= self.cos2 * (nrm * nrm).sum(0) * (ray * ray).sum(0)
+                self.valid[k].index_copy_(0, new, ok)
+            self.known.index_fill_(0, new, True)
+        return self.valid.index_select(1, v00)
 
     def _triangles(self, v00: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Corner-00 indices of quads -> their valid triangles: (T, 3) corner indices, (3, T * 3) corner points."""
@@ -106,10 +167,7 @@ class MeshFill:
         vid = torch.stack([v, v + 1 + odd * gw, v + gw + 1 - odd], 1)
         return vid, self.pts.index_select(1, vid.view(-1))
 
-    def _frame(self, win: torch.Tensor, proj: torch.Tensor, f: int) -> None:
-        v00 = self._stretched(proj[:2])
-        if v00.shape[0] == 0:
-            return
+    def _frame(self, win: torch.Tensor, v00: torch.Tensor, f: int) -> None:
         vid, p = self._triangles(v00)
         h, w = self.h, self.w
         M = self.M[f]
