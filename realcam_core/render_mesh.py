@@ -64,21 +64,22 @@ class MeshFill:
                                         device=dev)
         n = pts.shape[1] - grid_width - 1
         self.diff = torch.empty(2, n, dtype=torch.float32, device=dev)
-        self.flags = torch.empty(2, n, dtype=torch.bool, device=dev)
+        self.diag = torch.empty(2, n, dtype=torch.float32, device=dev)
+        self.flags = torch.empty(n, dtype=torch.bool, device=dev)
         self.last_col = torch.arange(n, device=dev).remainder_(grid_width).eq_(grid_width - 1)  # no quad there
         self.valid = torch.zeros(2, n, dtype=torch.bool, device=dev)  # see `_validity`
         self.known = self.last_col.clone()  # quads tested so far (none starts in the last column)
-        self.has_quad = self.last_col.logical_not()
 
     def _stretched(self, uv: torch.Tensor) -> torch.Tensor:
         """(2, P) splat-pass positions of one frame -> corner-00 point indices of the quads to rasterise:
         those with a diagonal longer than BIG pixels along x or y (contiguous shifts of the flat grid)."""
-        gw, n, t = self.gw, self.diff.shape[1], self.BIG * self.scale
+        gw, n = self.gw, self.diff.shape[1]
         for k, (a, b) in enumerate(((gw + 1, 0), (gw, 1))):  # diagonals 00-11 and 01-10
             d = torch.sub(uv[:, a : a + n], uv[:, b : b + n], out=self.diff).abs_()
-            torch.gt(torch.maximum(d[0], d[1], out=d[0]), t, out=self.flags[k])
-        big = self.flags[0].logical_or_(self.flags[1]).logical_and_(self.has_quad)
-        return big.nonzero()[:, 0]
+            torch.maximum(d[0], d[1], out=self.diag[k])
+        torch.maximum(self.diag[0], self.diag[1], out=self.diag[0])  # per quad: the longer diagonal along x or y
+        # (quads starting in the last column wrap around: `_validity` drops them)
+        return torch.gt(self.diag[0], self.BIG * self.scale, out=self.flags).nonzero()[:, 0]
 
     def densify(self, zbuf: torch.Tensor, proj: torch.Tensor, f0: int) -> None:
         """Before the splat filter: zbuf (m, hp, wp) anchor keys of frames f0.. (changed in place); proj: (m, 3, P)
@@ -96,10 +97,7 @@ class MeshFill:
         gw = self.gw
         vid = torch.stack([v00, v00 + 1, v00 + gw, v00 + gw + 1], 1)  # corners 00, 01, 10, 11
         c = proj.index_select(1, vid.view(-1)).view(3, -1, 4)
-        lim = self.MID * self.scale
-        mild = (c[0, :, 3] - c[0, :, 0]).abs_().le(lim)
-        for a, b, i in ((3, 0, 1), (2, 1, 0), (2, 1, 1)):
-            mild &= (c[i, :, a] - c[i, :, b]).abs_().le(lim)
+        mild = self.diag[0].index_select(0, v00).le(self.MID * self.scale)
         uv = c[:2]
         lo, hi = uv.amin(2), uv.amax(2)  # (2, k) the quads' boxes in the splat pass's units
         x0, x1, y0, y1 = self.view_box
@@ -140,7 +138,7 @@ class MeshFill:
         one surface: corners valid (depth > 0), depths within TOL, and not seen edge-on by the source camera
         (a depth jump between two surfaces looks like a surface at a grazing angle: cutting it keeps a
         disocclusion open). View-independent: each quad is tested once per render, when first stretched."""
-        new = v00.index_select(0, self.known.index_select(0, v00).logical_not_().nonzero()[:, 0]).unique()
+        new = v00.index_select(0, self.known.index_select(0, v00).logical_not_().nonzero()[:, 0])  # sorted, unique
         if new.shape[0]:
             gw = self.gw
             c = self.pts.index_select(1, torch.stack([new, new + 1, new + gw, new + gw + 1]).view(-1)).view(3, 4, -1)
