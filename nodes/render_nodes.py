@@ -54,9 +54,10 @@ class RealCamPointCloudRender(io.ComfyNode):
                 io.Combo.Input("fit", options=["crop", "stretch"], default="crop",
                                tooltip="How the scene's image maps to a different output aspect: centre crop "
                                        "(keeps the focal length in pixels per metre) or stretch."),
-                io.Combo.Input("mode", options=list(core_render.RENDER_MODES), default="surface", optional=True,
-                               tooltip="surface: the photo as one surface, gaps between splats of a stretched or "
-                                       "magnified surface closed, cut where depth jumps (disocclusions stay empty). "
+                io.Combo.Input("mode", options=list(core_render.RENDER_MODES), default="mesh", optional=True,
+                               tooltip="mesh: the photo as one surface, its pixel grid a mesh cut where depth jumps: "
+                                       "grazing and magnified surfaces stay closed, disocclusions stay empty. "
+                                       "surface: the earlier rule, gaps between splats closed in the image. "
                                        "points: upstream's plain fixed-size splats (open3d point_size)."),
             ],
             outputs=[
@@ -67,7 +68,7 @@ class RealCamPointCloudRender(io.ComfyNode):
         )
 
     @classmethod
-    def execute(cls, scene, trajectory, width, height, point_size, mask_kernel, fit, mode="surface") -> io.NodeOutput:
+    def execute(cls, scene, trajectory, width, height, point_size, mask_kernel, fit, mode="mesh") -> io.NodeOutput:
         n = trajectory.num_frames
         K = None
         if not torch.equal(trajectory.K_norm, trajectory.K_norm[:1].expand_as(trajectory.K_norm)):

@@ -34,10 +34,12 @@ chunk of frames goes through each op at once. The arithmetic is identical. Every
 buffers allocated once (see `_Workspace`). On a busy CPU a render runs on one thread
 (`_threads_for_call`).
 
-mode="surface" (`render_scene`'s default) then treats the source view as one surface: the gaps a
-magnified or grazing surface leaves between splats are closed where both sides are neighbours in the
-source grid with similar depth, while disocclusions stay empty (`_GapFill`; measured against a
-ray-traced ground truth in bench/render_holes.py). `render_preview` is the node's path: the outputs
+mode="mesh" (`render_scene`'s default) treats the source view as one surface, the usual way to render a
+single RGB-D view: the source pixel grid's quads that the new camera stretches beyond what the splats
+cover are densified or rasterised as triangles, cut where depth jumps, so grazing and magnified surfaces
+stay closed and disocclusions stay empty (`realcam_core/render_mesh.py`). mode="surface" is the earlier
+rule that closes gaps in the output image (`_GapFill`). Both are measured against a ray-traced ground
+truth in bench/render_holes.py. `render_preview` is the node's path: the outputs
 for the whole trajectory, everything else one block of frames at a time.
 """
 
@@ -77,7 +79,7 @@ __all__ = [
 ]
 
 MAX_SPLAT = 8
-RENDER_MODES = ("surface", "points", "mesh")
+RENDER_MODES = ("mesh", "surface", "points")
 _FLT_MAX_BITS = 0x7F7FFFFF  # float32 bit pattern of the largest finite float: the empty pixel's depth
 _LITTLE_ENDIAN = sys.byteorder == "little"
 _WORKSPACE_KEEP_BYTES = 128 << 20  # CPU scratch kept between renders (512x320: ~18 MB, 1024x576: ~65 MB)
@@ -275,8 +277,9 @@ def render_point_cloud(
     chunk: frames per pass (default: by point count and device). callback(frames_done) runs after
     every chunk; it may raise to interrupt (ComfyUI's cancel). out: buffers to render into (reused
     between calls they save the page faults of fresh memory, a large share of CPU time).
-    mode: "points" (default here) is upstream's plain fixed-size splat; "surface" also closes the gaps
-    a magnified or grazing surface leaves between splats (see `_GapFill`; `render_scene`'s default).
+    mode: "points" (default here) is upstream's plain fixed-size splat; "mesh" (`render_scene`'s default)
+    also rasterises the source grid's stretched quads, cut at depth jumps (`realcam_core/render_mesh.py`;
+    needs grid_width); "surface" instead closes the gaps between splats in the output image (`_GapFill`).
     grid_width: set when the points are the pixels of a source image of this width in row-major
     order (point i = pixel (i // W, i % W); invalid ones may be culled, e.g. at z = 0): "surface"
     then only joins points that are neighbours in that image.
@@ -381,7 +384,7 @@ def render_point_cloud(
         if mode == "mesh":  # stretched quads of the source grid as triangles (realcam_core/render_mesh.py)
             M_pix = (Kb @ w2c[:, :3, :]).to(device=device, dtype=torch.float32)
             return MeshFill(pts, M_pix, grid_width, height, width, near, scale, (wp, hp), idx_bits, fp.even,
-                            pad + (0.5 if fp.even else 0.0))
+                            pad + (0.5 if fp.even else 0.0), splat)
         return _GapFill(ws, height, width, idx_bits, grid_width) if mode == "surface" else None
 
     try:
@@ -833,7 +836,7 @@ def render_scene(
     device: torch.device | str | None = None,
     chunk: int | None = None,
     callback: Callable[[int], None] | None = None,
-    mode: str = "surface",
+    mode: str = "mesh",
 ) -> RenderResult:
     """Render a Scene's point cloud along c2w (N, 4, 4) at (height, width) (default: the scene's size).
 
@@ -886,7 +889,7 @@ def render_preview(
     mask_kernel: int = 5,
     fit: str = "crop",
     splat: int = 2,
-    mode: str = "surface",
+    mode: str = "mesh",
     K: torch.Tensor | None = None,
     device: torch.device | str | None = None,
     callback: Callable[[int], None] | None = None,

@@ -37,20 +37,24 @@ class MeshFill:
     scale: the splat pass's positions are in 1 / scale pixels (see `render_point_cloud`).
     """
 
-    BIG = 2.0  # px: a quad whose diagonals are longer than this along x or y is rasterised
+    BIG = 2.0  # px (2-px splats): a quad with a diagonal longer than this along x or y is densified or rasterised
     TOL = 0.25  # relative depth spread of a triangle's corners still counted as one surface
     MAX_SLANT = 85.0  # degrees: the steepest triangle kept, as the source camera saw it
     EPS = 1e-4  # inside tolerance on barycentric weights: shared edges leave no crack
-    MID = 3.6  # px: quads up to this stretched (diagonals along x and y) are densified, not rasterised
+    MID = 3.6  # px (2-px splats): quads up to this stretched (diagonals along x and y) are densified
     SLOTS = 3  # triangles whose box holds at most SLOTS x SLOTS pixel centres: tested on that fixed grid
 
     def __init__(self, pts: torch.Tensor, M_pix: torch.Tensor, grid_width: int, height: int, width: int,
-                 near: float, scale: float, anchor_grid: tuple[int, int], idx_bits: int, even: bool, offset: float):
+                 near: float, scale: float, anchor_grid: tuple[int, int], idx_bits: int, even: bool, offset: float,
+                 splat: int = 2):
         self.pts, self.M, self.gw = pts, M_pix, grid_width
         self.gh = pts.shape[1] // grid_width
         self.h, self.w, self.near, self.scale = height, width, near, scale
         self.wp, self.hp = anchor_grid
         self.idx_bits, self.even = idx_bits, even
+        # the thresholds scale with the splat; 2 % slack, so that float noise in an unmagnified view of
+        # 1-px splats (diagonals of exactly 1 px) adds nothing
+        self.big, self.mid = self.BIG * splat / 2 * 1.02, self.MID * splat / 2
         self.view_box = [scale * offset, scale * (width + offset), scale * offset, scale * (height + offset)]
         self.pending: dict[int, torch.Tensor] = {}  # frame -> quads left for the triangles
         dev = pts.device
@@ -79,7 +83,7 @@ class MeshFill:
             torch.maximum(d[0], d[1], out=self.diag[k])
         torch.maximum(self.diag[0], self.diag[1], out=self.diag[0])  # per quad: the longer diagonal along x or y
         # (quads starting in the last column wrap around: `_validity` drops them)
-        return torch.gt(self.diag[0], self.BIG * self.scale, out=self.flags).nonzero()[:, 0]
+        return torch.gt(self.diag[0], self.big * self.scale, out=self.flags).nonzero()[:, 0]
 
     def densify(self, zbuf: torch.Tensor, proj: torch.Tensor, f0: int) -> None:
         """Before the splat filter: zbuf (m, hp, wp) anchor keys of frames f0.. (changed in place); proj: (m, 3, P)
@@ -97,7 +101,7 @@ class MeshFill:
         gw = self.gw
         vid = torch.stack([v00, v00 + 1, v00 + gw, v00 + gw + 1], 1)  # corners 00, 01, 10, 11
         c = proj.index_select(1, vid.view(-1)).view(3, -1, 4)
-        mild = self.diag[0].index_select(0, v00).le(self.MID * self.scale)
+        mild = self.diag[0].index_select(0, v00).le(self.mid * self.scale)
         uv = c[:2]
         lo, hi = uv.amin(2), uv.amax(2)  # (2, k) the quads' boxes in the splat pass's units
         x0, x1, y0, y1 = self.view_box

@@ -140,7 +140,8 @@ def test_output_contract_and_preview_masks_follow_coverage(one_thread):
     depth[0:3, 0:5] = 0.0  # invalid pixels
     scene = _scene(depth)
     c2w = torch.stack([_pose(4.0 * i, (0.05 * i, 0.0, 0.2 * i)) for i in range(7)])
-    whole = render_scene(scene, c2w, 60, 96, mode="mesh")
+    whole = render_scene(scene, c2w, 60, 96)  # mesh is the default
+    assert torch.equal(whole.frames, render_scene(scene, c2w, 60, 96, mode="mesh").frames)
     assert whole.frames.shape == (7, 60, 96, 3) and whole.frames.dtype == torch.float32
     assert whole.depth.shape == (7, 60, 96) and whole.depth.dtype == torch.float32
     assert whole.visible.shape == (7, 60, 96) and whole.visible.dtype == torch.bool
@@ -150,7 +151,7 @@ def test_output_contract_and_preview_masks_follow_coverage(one_thread):
     src = scene.image.reshape(-1, 3)
     shown = whole.frames[whole.visible]
     assert (shown[::37, None, :] - src[None]).abs().amax(-1).amin(1).max() == 0
-    prev = render_preview(scene, c2w, 60, 96, mask_kernel=5, block=3, mode="mesh")
+    prev = render_preview(scene, c2w, 60, 96, mask_kernel=5, block=3)  # the node's path; mesh is the default
     assert torch.equal(prev.frames, whole.frames)
     assert torch.equal(prev.visibility, whole.visible.float())
     assert torch.equal(prev.shaping, shaping_mask(whole.visible, 5).float())
