@@ -116,7 +116,12 @@ class MeshFill:
         take = mild.nonzero()[:, 0]
         rest = mild.logical_not_().logical_and_(seen).nonzero()[:, 0]
         if take.shape[0]:
-            pts = torch.matmul(c.index_select(1, take), self.mid_weights)  # (3, k, 3): u, v, z of the new points
+            ct = c.index_select(1, take)
+            pts = torch.matmul(ct[:2], self.mid_weights)  # (2, k, 3): positions of the new points
+            # depth: the quad's farthest corner's, so that where a corner's own splat reaches, it wins (the
+            # colours there stay the corners' own) and the new points fill only the gaps, in front of any
+            # farther surface showing through them (one float step farther: a tie goes to the corner too)
+            z = ct[2].amax(1, keepdim=True).expand(-1, 3)
             iu = pts[:2].to(torch.int32)  # truncation == floor: the positions are > 0
             idx = v00.index_select(0, take)[:, None].expand(-1, 3)  # colour: corner 00's
             if self.even:  # as the splat pass: anchor = half-pixel position >> 1, the half bits above the index
@@ -125,7 +130,7 @@ class MeshFill:
             else:
                 low = idx
             cell = iu[0].to(torch.int64) + iu[1].to(torch.int64) * self.wp
-            key = (pts[2].contiguous().view(torch.int32).to(torch.int64) << 32) | low
+            key = ((z.contiguous().view(torch.int32).to(torch.int64) + 1) << 32) | low
             zbuf.view(-1).scatter_reduce_(0, cell.view(-1), key.reshape(-1), "amin")
         return v00.index_select(0, rest)
 
