@@ -28,6 +28,25 @@ import torch
 __all__ = ["MeshFill"]
 
 
+def _lowest(t: torch.Tensor, dim: int) -> torch.Tensor:
+    """min over a short dim (3 or 4 entries) by elementwise minima: torch's amin over a short inner dim is
+    several times slower on CPU."""
+    parts = t.unbind(dim)
+    out = torch.minimum(parts[0], parts[1])
+    for p in parts[2:]:
+        out = torch.minimum(out, p, out=out)
+    return out
+
+
+def _highest(t: torch.Tensor, dim: int) -> torch.Tensor:
+    """max over a short dim, as `_lowest`."""
+    parts = t.unbind(dim)
+    out = torch.maximum(parts[0], parts[1])
+    for p in parts[2:]:
+        out = torch.maximum(out, p, out=out)
+    return out
+
+
 class MeshFill:
     """Rasterises the stretched quads of a source grid into winning-key images (see the module docstring).
 
@@ -66,11 +85,14 @@ class MeshFill:
         # left edges and its centre; its neighbours add theirs, so the grid is sampled twice as densely
         self.mid_weights = torch.tensor([[0.5, 0.5, 0.25], [0.5, 0.0, 0.25], [0.0, 0.5, 0.25], [0.0, 0.0, 0.25]],
                                         device=dev)
+        self.corner_offsets = torch.tensor([0, 1, grid_width, grid_width + 1], device=dev)
         n = pts.shape[1] - grid_width - 1
         self.diff = torch.empty(2, n, dtype=torch.float32, device=dev)
         self.diag = torch.empty(2, n, dtype=torch.float32, device=dev)
         self.flags = torch.empty(n, dtype=torch.bool, device=dev)
-        self.last_col = torch.arange(n, device=dev).remainder_(grid_width).eq_(grid_width - 1)  # no quad there
+        last = torch.zeros(pts.shape[1], dtype=torch.bool, device=dev)
+        last.view(self.gh, grid_width)[:, -1] = True
+        self.last_col = last[:n]  # no quad starts in the last column
         self.valid = torch.zeros(2, n, dtype=torch.bool, device=dev)  # see `_validity`
         self.known = self.last_col.clone()  # quads tested so far (none starts in the last column)
 
@@ -98,40 +120,40 @@ class MeshFill:
         v00 = self._stretched(proj[:2])
         if v00.shape[0] == 0:
             return v00
-        gw = self.gw
-        vid = torch.stack([v00, v00 + 1, v00 + gw, v00 + gw + 1], 1)  # corners 00, 01, 10, 11
-        c = proj.index_select(1, vid.view(-1)).view(3, -1, 4)
+        c = proj.index_select(1, (v00[:, None] + self.corner_offsets).view(-1)).view(3, -1, 4)  # corners 00 01 10 11
         mild = self.diag[0].index_select(0, v00).le(self.mid * self.scale)
         uv = c[:2]
-        lo, hi = uv.amin(2), uv.amax(2)  # (2, k) the quads' boxes in the splat pass's units
-        x0, x1, y0, y1 = self.view_box
-        seen = (hi[0] > x0) & (lo[0] < x1) & (hi[1] > y0) & (lo[1] < y1)  # else wholly outside the view
-        mild &= lo.amin(0) > 0  # not clamped by the splat pass (nor culled: those sit at 0)
+        lo, hi = _lowest(uv, 2), _highest(uv, 2)  # (2, k) the quads' boxes in the splat pass's units
+        mild &= torch.minimum(lo[0], lo[1]) > 0  # not clamped by the splat pass (nor culled: those sit at 0)
         mild &= hi[0] < self.scale * self.wp - 1
         mild &= hi[1] < self.scale * self.hp - 1
         valid = self._validity(v00)
         mild &= valid[0] & valid[1]
-        seen &= valid[0] | valid[1]
-        mild &= seen
         take = mild.nonzero()[:, 0]
-        rest = mild.logical_not_().logical_and_(seen).nonzero()[:, 0]
         if take.shape[0]:
             ct = c.index_select(1, take)
-            pts = torch.matmul(ct[:2], self.mid_weights)  # (2, k, 3): positions of the new points
-            # depth: the quad's farthest corner's, so that where a corner's own splat reaches, it wins (the
-            # colours there stay the corners' own) and the new points fill only the gaps, in front of any
-            # farther surface showing through them (one float step farther: a tie goes to the corner too)
-            z = ct[2].amax(1, keepdim=True).expand(-1, 3)
-            iu = pts[:2].to(torch.int32)  # truncation == floor: the positions are > 0
-            idx = v00.index_select(0, take)[:, None].expand(-1, 3)  # colour: corner 00's
+            iu = torch.matmul(ct[:2], self.mid_weights).to(torch.int64)  # (2, k, 3): the new points' cells
+            # (truncation == floor: the positions are > 0)
+            # depth: the quad's farthest corner's, one float step farther, so that where a corner's own splat
+            # reaches, it wins (ties too: the colours there stay the corners' own) and the new points fill only
+            # the gaps, in front of any farther surface showing through them
+            zkey = (_highest(ct[2], 1).view(torch.int32).to(torch.int64) + 1) << 32
+            key = (v00.index_select(0, take) | zkey)[:, None].expand(-1, 3)  # colour: corner 00's
             if self.even:  # as the splat pass: anchor = half-pixel position >> 1, the half bits above the index
-                low = idx + ((iu[0] & 1).to(torch.int64) << self.idx_bits) + ((iu[1] & 1).to(torch.int64) << (self.idx_bits + 1))
-                iu = iu >> 1
-            else:
-                low = idx
-            cell = iu[0].to(torch.int64) + iu[1].to(torch.int64) * self.wp
-            key = ((z.contiguous().view(torch.int32).to(torch.int64) + 1) << 32) | low
+                hb = iu & 1
+                key = key + (torch.add(hb[0], hb[1], alpha=2) << self.idx_bits)
+                iu >>= 1
+            cell = torch.add(iu[0], iu[1], alpha=self.wp)
             zbuf.view(-1).scatter_reduce_(0, cell.view(-1), key.reshape(-1), "amin")
+        # the rest (stretched further, cut, or at the border) for the triangles, unless wholly outside the view
+        rest = mild.logical_not_().nonzero()[:, 0]
+        if rest.shape[0] == 0:
+            return rest
+        lo, hi = lo.index_select(1, rest), hi.index_select(1, rest)
+        x0, x1, y0, y1 = self.view_box
+        seen = (hi[0] > x0) & (lo[0] < x1) & (hi[1] > y0) & (lo[1] < y1)
+        seen &= (valid[0] | valid[1]).index_select(0, rest)
+        rest = rest.index_select(0, seen.nonzero()[:, 0])
         return v00.index_select(0, rest)
 
     def __call__(self, win: torch.Tensor, proj: torch.Tensor, f0: int) -> None:
@@ -185,11 +207,11 @@ class MeshFill:
         xa, xb, xc = x.unbind(1)
         ya, yb, yc = y.unbind(1)
         area = (xb - xa) * (yc - ya) - (yb - ya) * (xc - xa)
-        x0 = torch.ceil(x.amin(1) - self.EPS).clamp_(0, w)
-        y0 = torch.ceil(y.amin(1) - self.EPS).clamp_(0, h)
-        nx = torch.floor(x.amax(1) + self.EPS).clamp_(max=w - 1).sub_(x0).add_(1)
-        ny = torch.floor(y.amax(1) + self.EPS).clamp_(max=h - 1).sub_(y0).add_(1)
-        ok = (z.amin(1) > self.near) & (area.abs() > 1e-9) & (nx > 0) & (ny > 0)
+        x0 = torch.ceil(_lowest(x, 1) - self.EPS).clamp_(0, w)
+        y0 = torch.ceil(_lowest(y, 1) - self.EPS).clamp_(0, h)
+        nx = torch.floor(_highest(x, 1) + self.EPS).clamp_(max=w - 1).sub_(x0).add_(1)
+        ny = torch.floor(_highest(y, 1) + self.EPS).clamp_(max=h - 1).sub_(y0).add_(1)
+        ok = (_lowest(z, 1) > self.near) & (area.abs() > 1e-9) & (nx > 0) & (ny > 0)
         sel = ok.nonzero()[:, 0]
         if sel.shape[0] == 0:
             return
@@ -212,7 +234,7 @@ class MeshFill:
             wts = torch.addcmul(w0[:, :, None], A_s[:, :, None], self.slot_dx).addcmul_(B_s[:, :, None], self.slot_dy)
             px = x0_s[:, None] + self.slot_dx
             py = y0_s[:, None] + self.slot_dy
-            inside = (wts.amin(1) >= -self.EPS) & (px < w) & (py < h)
+            inside = (_lowest(wts, 1) >= -self.EPS) & (px < w) & (py < h)
             hit = inside.view(-1).nonzero()[:, 0]  # = triangle * s * s + slot
             wsel = wts.transpose(1, 2).reshape(-1, 3).index_select(0, hit)
             tri = ts.index_select(0, hit.div(s * s, rounding_mode="floor"))
@@ -229,7 +251,7 @@ class MeshFill:
             py = y0.index_select(0, tri) + local.div_(nxt, rounding_mode="floor")
             wts = torch.addcmul(C.index_select(0, tri), A.index_select(0, tri), px[:, None])
             wts.addcmul_(B.index_select(0, tri), py[:, None])
-            hit = (wts.amin(1) >= -self.EPS).nonzero()[:, 0]
+            hit = (_lowest(wts, 1) >= -self.EPS).nonzero()[:, 0]
             self._emit(win, tri.index_select(0, hit), px.index_select(0, hit), py.index_select(0, hit),
                        wts.index_select(0, hit), Z, vid)
 
