@@ -86,7 +86,7 @@ class MeshFill:
         self.mid_weights = torch.tensor([[0.5, 0.5, 0.25], [0.5, 0.0, 0.25], [0.0, 0.5, 0.25], [0.0, 0.0, 0.25]],
                                         device=dev)
         self.corner_offsets = torch.tensor([0, 1, grid_width, grid_width + 1], device=dev)
-        n = pts.shape[1] - grid_width - 1
+        n = max(pts.shape[1] - grid_width - 1, 0)  # quads are named by their corner 00: points 0..n-1
         self.diff = torch.empty(2, n, dtype=torch.float32, device=dev)
         self.diag = torch.empty(2, n, dtype=torch.float32, device=dev)
         self.flags = torch.empty(n, dtype=torch.bool, device=dev)
@@ -100,6 +100,8 @@ class MeshFill:
         """(2, P) splat-pass positions of one frame -> corner-00 point indices of the quads to rasterise:
         those with a diagonal longer than BIG pixels along x or y (contiguous shifts of the flat grid)."""
         gw, n = self.gw, self.diff.shape[1]
+        if n == 0:  # a single row or column: no quads
+            return torch.empty(0, dtype=torch.int64, device=uv.device)
         for k, (a, b) in enumerate(((gw + 1, 0), (gw, 1))):  # diagonals 00-11 and 01-10
             d = torch.sub(uv[:, a : a + n], uv[:, b : b + n], out=self.diff).abs_()
             torch.maximum(d[0], d[1], out=self.diag[k])

@@ -164,3 +164,12 @@ def test_mesh_mode_needs_the_source_grid():
     points, colors = scene_grid_cloud(scene)
     with pytest.raises(RealCamInputError, match="grid_width"):
         render_point_cloud(points, colors, K, torch.eye(4), H, W, mode="mesh")
+
+
+def test_a_single_row_has_no_quads_and_renders_as_points(one_thread):
+    image = torch.rand(1, W, 3, generator=torch.Generator().manual_seed(2))
+    depth = torch.full((1, W), 2.0)
+    scene = Scene(image=image, depth=depth, K=K, mask=depth > 0).validate()
+    c2w = _pose(3.0, (0.1, 0.0, 0.2))[None]
+    a, b = render_scene(scene, c2w, 8, W, mode="mesh"), render_scene(scene, c2w, 8, W, mode="points")
+    assert torch.equal(a.frames, b.frames) and torch.equal(a.visible, b.visible)
