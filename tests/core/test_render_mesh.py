@@ -90,23 +90,23 @@ def test_depth_jump_stays_open_no_rubber_sheet(one_thread):
 
 
 def test_small_depth_jump_seen_edge_on_is_cut_too(one_thread):
-    # A step of only 8 % (3.0 m -> 3.25 m) passes the depth-ratio test, but through a long lens (F = 256, as
-    # a 512-px photo) the source camera sees the triangles joining the two sides edge-on (87 degrees, over
-    # MAX_SLANT): still cut. The camera moves 0.6 m right, magnified 2x: the disocclusion stays empty.
-    f = 256.0
+    # A step of only 8 % (3.0 m -> 3.25 m) passes the depth-ratio test, but through a long lens (F = 4096) the
+    # source camera sees the triangles joining the two sides edge-on (89.8 degrees, over MAX_SLANT): still
+    # cut. The camera moves 5 cm right, magnified 2x: the disocclusion stays empty.
+    f = 4096.0
     Kl = torch.tensor([[f, 0.0, W / 2], [0.0, f, H / 2], [0.0, 0.0, 1.0]])
     depth = torch.full((H, W), 3.25)
     depth[:, : W // 2] = 3.0
     g = torch.Generator().manual_seed(0)
     scene = Scene(image=torch.rand(H, W, 3, generator=g), depth=depth, K=Kl, mask=depth > 0).validate()
-    t = 0.6
+    t = 0.05
     K2 = Kl.clone()
     K2[:2] *= 2
     K2[0, 2] = W + 2 * f * t / 3.0  # keeps the board's edge in the middle of the 2W-wide output
     c2w = _pose(t=(t, 0.0, 0.0))[None]
     res = render_scene(scene, c2w, 2 * H, 2 * W, K=K2, mode="mesh")
     # source column u lands at 2 (u - W/2) - 2 f t / z + K2[0, 2]: the board's last column centre at W - 1,
-    # the wall's first at W + 1 + 2 f t (1/3 - 1/3.25) (~W + 8.9); between them the disocclusion
+    # the wall's first at W + 1 + 2 f t (1/3 - 1/3.25) (~W + 11.5); between them the disocclusion
     a = W - 1.0
     b = W + 1.0 + 2 * f * t * (1 / 3.0 - 1 / 3.25)
     gap = slice(math.ceil(a + 1.5), math.floor(b - 1.5))
