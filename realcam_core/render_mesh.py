@@ -65,6 +65,7 @@ class MeshFill:
     MAX_SLANT = 89.5  # degrees: the steepest triangle kept, as the source camera saw it (matters for long lenses)
     EPS = 1e-4  # inside tolerance on barycentric weights: shared edges leave no crack
     MID = 3.6  # px (2-px splats): quads up to this stretched (diagonals along x and y) are densified
+    FEW = 2048
     SLOTS = 3  # triangles whose box holds at most SLOTS x SLOTS pixel centres: tested on that fixed grid
 
     def __init__(self, pts: torch.Tensor, M_pix: torch.Tensor, grid_width: int, height: int, width: int,
@@ -231,8 +232,9 @@ class MeshFill:
         C = torch.stack([xb * yc - xc * yb, xc * ya - xa * yc, xa * yb - xb * ya], 1).mul_(inv)
         Z = torch.stack([(A * iz).sum(1), (B * iz).sum(1), (C * iz).sum(1)], 1)
         s = self.SLOTS
-        small = (nx <= s) & (ny <= s)
-        # most triangles: their s x s pixel centres from (x0, y0) at once, by broadcasting
+        # many triangles: those whose box holds at most s x s pixel centres test them from (x0, y0) at once,
+        # by broadcasting; a few (fewer than FEW): all go the general way, which takes fewer ops
+        small = (nx <= s) & (ny <= s) if nx.shape[0] >= self.FEW else torch.zeros_like(nx, dtype=torch.bool)
         ts = small.nonzero()[:, 0]
         if ts.shape[0]:
             A_s, B_s, x0_s, y0_s = A.index_select(0, ts), B.index_select(0, ts), x0.index_select(0, ts), y0.index_select(0, ts)

@@ -173,3 +173,20 @@ def test_a_single_row_has_no_quads_and_renders_as_points(one_thread):
     c2w = _pose(3.0, (0.1, 0.0, 0.2))[None]
     a, b = render_scene(scene, c2w, 8, W, mode="mesh"), render_scene(scene, c2w, 8, W, mode="points")
     assert torch.equal(a.frames, b.frames) and torch.equal(a.visible, b.visible)
+
+
+def test_slot_and_general_rasterisers_agree(one_thread, monkeypatch):
+    # many triangles take the fixed s x s slot test, a few the general box walk: both must cover alike
+    g = torch.Generator().manual_seed(3)
+    v = torch.arange(H, dtype=torch.float32)[:, None]
+    depth = (2.0 + 0.05 * v + 0.3 * torch.rand(H, W, generator=g)).contiguous()
+    scene = _scene(depth)
+    c2w = torch.stack([_pose(-25.0, (0.3, 0.1, 0.8)), _pose(15.0, (-0.2, 0.0, 1.2))])
+    K3 = K.clone()
+    K3[:2] *= 3
+    out = []
+    for few in (0, 10**9):
+        monkeypatch.setattr(MeshFill, "FEW", few)
+        out.append(render_scene(scene, c2w, 3 * H, 3 * W, K=K3, mode="mesh"))
+    assert torch.equal(out[0].frames, out[1].frames) and torch.equal(out[0].depth, out[1].depth)
+    assert out[0].visible.float().mean() > render_scene(scene, c2w, 3 * H, 3 * W, K=K3, mode="points").visible.float().mean() + 0.1
