@@ -1,22 +1,26 @@
-"""The `mesh` render mode: the source view as a triangle mesh cut at depth jumps, on top of 2-px splats.
+"""The `mesh` render mode: the source view as a surface (its pixel grid a mesh cut at depth jumps) on 2-px splats.
 
 A single RGB-D view is a surface sampled on the source pixel grid. Where the grid's quads project small
 (both diagonals at most BIG pixels along x and y) the 2-px splats of their four corners already cover every
-pixel centre inside them, so nothing more is done there: that is nearly all of a 512x320 render. The
+pixel centre inside them, so nothing more is done there: that is nearly all of an unmagnified render. The
 stretched quads - a surface the source camera saw at a grazing angle, seen from the side, or a magnified
-view - leave gaps between splats, where farther points also leak through. Those quads alone are rasterised
-as two triangles each:
-  - a triangle is kept when its three corners are valid (in front of the near plane) and their depths agree
-    within TOL (relative): across a depth jump it is cut, so a disocclusion stays open (no rubber sheet);
-  - every pixel centre inside it (edge functions, a small tolerance so shared edges leave no crack) gets the
-    perspective-correct depth of the triangle there (1/z is linear in screen space) and the index of the
-    triangle's corner nearest that pixel (largest barycentric weight): the colour is a source pixel's, as a
-    splat's would be;
-  - the fragments join the splat filter's winning keys with one `scatter_reduce_(..., "amin")` on the same
-    packed key (depth bits << 32 | point index), so the nearer surface wins, whatever the order.
-So `visible` (and the shaping mask derived from it) is the true coverage of splats and triangles.
-
-Corners are projected again exactly for the stretched quads (the splat pass clamps positions to its grid).
+view - leave gaps between splats, where farther points also leak through. Only those quads get more, and
+only where they lie on one surface (`_validity`: corners valid, depths within TOL, not seen edge-on by the
+source camera beyond MAX_SLANT; across a depth jump the mesh is cut, so a disocclusion stays open):
+  - mildly stretched ones (diagonals up to MID px, whole quad on one surface, inside the splat grid) are
+    densified before the splat filter (`densify`): three more splats at the midpoints of the top and left
+    edges and the centre, so the grid is sampled at half its spacing and the 2-px splats close. They carry
+    the quad's farthest corner depth (one float step farther) and corner 00's colour: where a corner's own
+    splat reaches it wins, and the new splats fill only the gaps, in front of any farther surface;
+  - the rest (stretched further, cut on one side at a silhouette, or at the border) are rasterised after the
+    filter (`__call__`) as two triangles each: every pixel centre inside (edge functions, a small tolerance
+    so shared edges leave no crack) gets the perspective-correct depth there (1/z is linear in screen space)
+    and the index of the corner nearest the pixel (largest barycentric weight), so the colour is a source
+    pixel's, as a splat's would be. Corners are projected again exactly (the splat pass clamps positions).
+Both write the splat pass's packed keys (depth bits << 32 | point index) with `scatter_reduce_(..., "amin")`,
+so the nearer surface wins whatever the order, and `visible` (and the shaping mask derived from it) is the
+true coverage of splats, added splats and triangles. Measured against a ray-traced ground truth in
+bench/render_holes.py; timed in bench/render_surface_speed.py.
 """
 
 from __future__ import annotations
@@ -48,7 +52,7 @@ def _highest(t: torch.Tensor, dim: int) -> torch.Tensor:
 
 
 class MeshFill:
-    """Rasterises the stretched quads of a source grid into winning-key images (see the module docstring).
+    """Densifies or rasterises the stretched quads of a source grid, one render (see the module docstring).
 
     pts: (3, P) float32 points of a (P // grid_width, grid_width) source grid in row-major order, in the
     source camera's frame (the world of a scene render; invalid ones at the origin). M_pix: (N, 3, 4)
@@ -65,7 +69,7 @@ class MeshFill:
     MAX_SLANT = 89.5  # degrees: the steepest triangle kept, as the source camera saw it (matters for long lenses)
     EPS = 1e-4  # inside tolerance on barycentric weights: shared edges leave no crack
     MID = 3.6  # px (2-px splats): quads up to this stretched (diagonals along x and y) are densified
-    FEW = 2048
+    FEW = 2048  # fewer triangles than this in a frame: all take the general box walk (fewer ops than the slots)
     SLOTS = 3  # triangles whose box holds at most SLOTS x SLOTS pixel centres: tested on that fixed grid
 
     def __init__(self, pts: torch.Tensor, M_pix: torch.Tensor, grid_width: int, height: int, width: int,
@@ -102,8 +106,8 @@ class MeshFill:
         self.known = self.last_col.clone()  # quads tested so far (none starts in the last column)
 
     def _stretched(self, uv: torch.Tensor) -> torch.Tensor:
-        """(2, P) splat-pass positions of one frame -> corner-00 point indices of the quads to rasterise:
-        those with a diagonal longer than BIG pixels along x or y (contiguous shifts of the flat grid)."""
+        """(2, P) splat-pass positions of one frame -> corner-00 point indices of the stretched quads: those with
+        a diagonal longer than BIG pixels along x or y (contiguous shifts of the flat grid)."""
         gw, n = self.gw, self.diff.shape[1]
         if n == 0:  # a single row or column: no quads
             return torch.empty(0, dtype=torch.int64, device=uv.device)
