@@ -381,7 +381,7 @@ def render_point_cloud(
                        idx_bits, cb, gap_fill)
 
     def make_fill(ws: dict[str, torch.Tensor]) -> _GapFill | MeshFill | None:
-        if mode == "mesh":  # stretched quads of the source grid as triangles (realcam_core/render_mesh.py)
+        if mode == "mesh":  # stretched quads of the source grid densified or as triangles (render_mesh.py)
             M_pix = (Kb @ w2c[:, :3, :]).to(device=device, dtype=torch.float32)
             return MeshFill(pts, M_pix, grid_width, height, width, near, scale, (wp, hp), idx_bits, fp.even,
                             pad + (0.5 if fp.even else 0.0), splat)
