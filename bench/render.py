@@ -20,7 +20,7 @@ Per case it prints
 Timings: floor, fresh and reuse run in interleaved rounds; each is the best of --repeats rounds
 (the machine may be shared: a busy moment hits all three alike, best-of filters it out).
 
-    python bench/render.py [--device cpu|cuda] [--repeats 7] [--threads N] [--splat 2] [--mode points|surface]
+    python bench/render.py [--device cpu|cuda] [--repeats 7] [--threads N] [--splat 2] [--mode points|surface|mesh]
 
 Two more tables:
   --under-load   16 frames at 512x320, quiet and then with two CPU-bound processes beside it (started
@@ -130,7 +130,7 @@ def _child(spec: str, splat: int, mode: str = "points") -> None:
     before = status("VmRSS")
     Path("/proc/self/clear_refs").write_text("5")  # reset the peak (VmHWM) to the current RSS
     render_point_cloud(pts, cols, K, c2w, height, width, splat=splat, mode=mode,
-                       grid_width=width if mode == "surface" else None)
+                       grid_width=None if mode == "points" else width)
     print(json.dumps({"peak_mib": status("VmHWM") - before}))
 
 
@@ -141,7 +141,7 @@ def run_case(width: int, height: int, frames: int, args: argparse.Namespace) -> 
     pts, cols, K = scene(width, height, dev)
     c2w = trajectory(frames)
     kw = {"splat": args.splat, "chunk": args.chunk, "mode": args.mode,
-          "grid_width": width if args.mode == "surface" else None}
+          "grid_width": None if args.mode == "points" else width}
     out = RenderResult(
         torch.empty(frames, height, width, 3, device=dev),
         torch.empty(frames, height, width, device=dev),
@@ -205,7 +205,7 @@ def under_load(args: argparse.Namespace) -> None:
     width, height, frames = 512, 320, 16
     pts, cols, K = scene(width, height, "cpu")
     c2w = trajectory(frames)
-    kw = {"splat": args.splat, "mode": args.mode, "grid_width": width if args.mode == "surface" else None}
+    kw = {"splat": args.splat, "mode": args.mode, "grid_width": None if args.mode == "points" else width}
     threads = torch.get_num_threads()
     original = render_mod._busy_cpus
     picked: list[int] = []  # the thread count the per-call choice took, per call
@@ -304,7 +304,7 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=None, help="torch.set_num_threads (default: torch's)")
     ap.add_argument("--splat", type=int, default=2)
     ap.add_argument("--chunk", type=int, default=None, help="frames per pass (default: the renderer's)")
-    ap.add_argument("--mode", default="points", choices=["points", "surface"])
+    ap.add_argument("--mode", default="points", choices=["points", "surface", "mesh"])
     ap.add_argument("--under-load", action="store_true", help="the quiet vs busy-machine table")
     ap.add_argument("--peak-preview", action="store_true", help="peak memory of the node's path, before / now")
     ap.add_argument("--size", default="1024x576", help="--peak-preview: output size")

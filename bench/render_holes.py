@@ -18,7 +18,7 @@ size by centre crop) and compared pixel by pixel with the traced truth:
 Per preset: mean over its cameras and the worst camera ("max"). Also ms per render call (all
 the preset's cameras in one call; a shared machine makes these rough: bench/render.py times).
 
-    python bench/render_holes.py [--sizes 512x320,1024x576,832x480] [--modes points,surface]
+    python bench/render_holes.py [--sizes 512x320,1024x576,832x480] [--modes points,surface,mesh]
                                  [--frames 4,8,12,15] [--presets zoom_in,orbit_left] [--threads 2]
 """
 
@@ -122,7 +122,8 @@ def measure(res_frames: torch.Tensor, res_depth: torch.Tensor, res_vis: torch.Te
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", default="512x320,1024x576,832x480")
-    ap.add_argument("--modes", default="points,surface", help="render modes (points = upstream's fixed 2-px splats)")
+    ap.add_argument("--modes", default="points,surface,mesh",
+                    help="render modes (points = upstream's fixed 2-px splats; mesh = the default)")
     ap.add_argument("--frames", default="4,8,12,15", help="cameras along each 16-frame preset")
     ap.add_argument("--presets", default=",".join(PRESET_NAMES))
     ap.add_argument("--threads", type=int, default=2)

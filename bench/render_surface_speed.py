@@ -1,4 +1,4 @@
-"""Render time of mode="surface" (gap filling) against the plain `points` splat, before and after its optimisation.
+"""Render time of modes "surface" (gap filling) and "mesh" against the plain `points` splat.
 
 Scene and path as bench/render.py (the synthetic room generated at each size, one point per pixel, a forward
 dolly with yaw and lift, 2-px splats), rendered into preallocated outputs. Per size, in interleaved rounds:
@@ -6,6 +6,7 @@ dolly with yaw and lift, 2-px splats), rendered into preallocated outputs. Per s
   surface0   mode="surface" with the gap filler as first written (whole-image tests and writes; kept as the
              bit-exact reference in tests/core/test_render_gapfill_exact.py and swapped in here)
   surface    mode="surface" as it is now
+  mesh       mode="mesh" (2-px splats + the stretched quads of the source grid as triangles, realcam_core/scene/render_mesh.py)
 Each figure is the best of --repeats rounds, ms/frame; the ratios are to `points` of the same run.
 
     python bench/render_surface_speed.py [--repeats 5] [--threads 1] [--sizes 512x320x16,1024x576x25,832x480x81]
@@ -46,17 +47,17 @@ def case(w: int, h: int, n: int, repeats: int, ref: type, new: type) -> str:
     def run(name: str) -> float:
         R._GapFill = ref if name == "surface0" else new
         try:
-            mode = "points" if name == "points" else "surface"
+            mode = name if name in ("points", "mesh") else "surface"
             t = time.perf_counter()
             R.render_point_cloud(pts, cols, K, c2w, h, w, mode=mode, out=out,
-                                 grid_width=w if mode == "surface" else None)
+                                 grid_width=None if mode == "points" else w)
             dt = (time.perf_counter() - t) * 1000 / n
             outputs[name] = (out.frames.clone(), out.depth.clone(), out.visible.clone())
             return dt
         finally:
             R._GapFill = new
 
-    best = {k: float("inf") for k in ("points", "surface0", "surface")}
+    best = {k: float("inf") for k in ("points", "surface0", "surface", "mesh")}
     for k in best:
         run(k)  # warm-up (workspace, kernels)
     for _ in range(repeats):
@@ -64,8 +65,9 @@ def case(w: int, h: int, n: int, repeats: int, ref: type, new: type) -> str:
             best[k] = min(best[k], run(k))
     same = all(torch.equal(a, b) for a, b in zip(outputs["surface0"], outputs["surface"], strict=True))
     assert same, "the optimised surface render differs from the reference"
-    p, s0, s1 = best["points"], best["surface0"], best["surface"]
-    return f"| {w}x{h} | {n} | {p:.2f} | {s0:.2f} | {s1:.2f} | {s0 / p:.2f} | {s1 / p:.2f} | {s1 / s0:.2f} |"
+    p, s0, s1, me = best["points"], best["surface0"], best["surface"], best["mesh"]
+    return (f"| {w}x{h} | {n} | {p:.2f} | {s0:.2f} | {s1:.2f} | {me:.2f} | {s0 / p:.2f} | {s1 / p:.2f} | {s1 / s0:.2f} "
+            f"| {me / p:.2f} |")
 
 
 def main() -> None:
@@ -77,8 +79,9 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     ref, new = _reference_fill(), R._GapFill
     print(f"{args.threads} thread(s), best of {args.repeats} interleaved rounds, ms/frame")
-    print("| size | frames | points | surface before | surface now | before / points | now / points | now / before |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("| size | frames | points | surface before | surface now | mesh | before / points | now / points | now / before "
+          "| mesh / points |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for spec in args.sizes.split(","):
         w, h, n = (int(v) for v in spec.split("x"))
         print(case(w, h, n, args.repeats, ref, new), flush=True)

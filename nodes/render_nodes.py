@@ -53,9 +53,10 @@ class RealCamPointCloudRender(io.ComfyNode):
                 io.Combo.Input("fit", options=["crop", "stretch"], default="crop",
                                tooltip="How the scene's image maps to a different output aspect: centre crop "
                                        "(keeps the focal length in pixels per metre) or stretch."),
-                io.Combo.Input("mode", options=list(core_render.RENDER_MODES), default="surface", optional=True,
-                               tooltip="surface: the photo as one surface, gaps between splats of a stretched or "
-                                       "magnified surface closed, cut where depth jumps (disocclusions stay empty). "
+                io.Combo.Input("mode", options=list(core_render.RENDER_MODES), default="mesh", optional=True,
+                               tooltip="mesh: the photo as one surface, its pixel grid a mesh cut where depth jumps: "
+                                       "grazing and magnified surfaces stay closed, disocclusions stay empty. "
+                                       "surface: the earlier rule, gaps between splats closed in the image. "
                                        "points: upstream's plain fixed-size splats (open3d point_size)."),
             ],
             outputs=[
@@ -66,7 +67,7 @@ class RealCamPointCloudRender(io.ComfyNode):
         )
 
     @classmethod
-    def execute(cls, scene, trajectory, width, height, point_size, mask_kernel, fit, mode="surface") -> io.NodeOutput:
+    def execute(cls, scene, trajectory, width, height, point_size, mask_kernel, fit, mode="mesh") -> io.NodeOutput:
         K = preview_K(scene.K, (scene.height, scene.width), (height, width), fit, trajectory.K_norm)
         result = core_render.render_preview(
             scene, trajectory.c2w, height, width, mask_kernel=mask_kernel, splat=point_size, fit=fit, mode=mode,

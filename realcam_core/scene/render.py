@@ -34,10 +34,12 @@ chunk of frames goes through each op at once. The arithmetic is identical. Every
 buffers allocated once (see `_Workspace`). On a busy CPU a render runs on one thread
 (`_threads_for_call`).
 
-mode="surface" (`render_scene`'s default) then treats the source view as one surface: the gaps a
-magnified or grazing surface leaves between splats are closed where both sides are neighbours in the
-source grid with similar depth, while disocclusions stay empty (`_GapFill`; measured against a
-ray-traced ground truth in bench/render_holes.py). `render_preview` is the node's path: the outputs
+mode="mesh" (`render_scene`'s default) treats the source view as one surface, the usual way to render a
+single RGB-D view: the source pixel grid's quads that the new camera stretches beyond what the splats
+cover are densified or rasterised as triangles, cut where depth jumps, so grazing and magnified surfaces
+stay closed and disocclusions stay empty (`realcam_core/scene/render_mesh.py`). mode="surface" is the earlier
+rule that closes gaps in the output image (`_GapFill`). Both are measured against a ray-traced ground
+truth in bench/render_holes.py. `render_preview` is the node's path: the outputs
 for the whole trajectory, everything else one block of frames at a time.
 """
 
@@ -61,6 +63,7 @@ from .geometry import batched_K as _batched_K
 from .geometry import check_finite as _finite
 from .geometry import check_tensor as _tensor
 from .geometry import scene_grid_cloud, scene_point_cloud
+from .render_mesh import MeshFill
 from .types import Scene
 
 __all__ = [
@@ -76,7 +79,7 @@ __all__ = [
 ]
 
 MAX_SPLAT = 8
-RENDER_MODES = ("surface", "points")
+RENDER_MODES = ("mesh", "surface", "points")
 _FLT_MAX_BITS = 0x7F7FFFFF  # float32 bit pattern of the largest finite float: the empty pixel's depth
 _LITTLE_ENDIAN = sys.byteorder == "little"
 _WORKSPACE_KEEP_BYTES = 128 << 20  # CPU scratch kept between renders (512x320: ~18 MB, 1024x576: ~65 MB)
@@ -185,8 +188,9 @@ def render_point_cloud(
     chunk: frames per pass (default: by point count and device). callback(frames_done) runs after
     every chunk; it may raise to interrupt (ComfyUI's cancel). out: buffers to render into (reused
     between calls they save the page faults of fresh memory, a large share of CPU time).
-    mode: "points" (default here) is upstream's plain fixed-size splat; "surface" also closes the gaps
-    a magnified or grazing surface leaves between splats (see `_GapFill`; `render_scene`'s default).
+    mode: "points" (default here) is upstream's plain fixed-size splat; "mesh" (`render_scene`'s default)
+    also rasterises the source grid's stretched quads, cut at depth jumps (`realcam_core/scene/render_mesh.py`;
+    needs grid_width); "surface" instead closes the gaps between splats in the output image (`_GapFill`).
     grid_width: set when the points are the pixels of a source image of this width in row-major
     order (point i = pixel (i // W, i % W); invalid ones may be culled, e.g. at z = 0): "surface"
     then only joins points that are neighbours in that image.
@@ -217,6 +221,7 @@ def render_point_cloud(
     if chunk is not None:
         chunk = _positive_int(chunk, "chunk")
     require(mode in RENDER_MODES, "mode", f"one of {', '.join(RENDER_MODES)}", mode)
+    require(mode != "mesh" or grid_width is not None, "grid_width", 'the source grid\'s width for mode="mesh"', None)
     if grid_width is not None:
         grid_width = _positive_int(grid_width, "grid_width")
         require(points.shape[0] % grid_width == 0, "grid_width", "the width of the points' source grid "
@@ -281,12 +286,16 @@ def render_point_cloud(
     if not _LITTLE_ENDIAN:
         specs |= {"key_lo": ((chunk, n_points), i32), "z_cam": ((chunk, n_points), f32)}
     def run(ws: dict[str, torch.Tensor], s0: int, n: int, cb: Callable[[int], None] | None,
-            gap_fill: _GapFill | None) -> None:
+            gap_fill: _GapFill | MeshFill | None) -> None:
         _render_frames(ws, M[s0 : s0 + n], pts, table, frames[s0 : s0 + n], depth[s0 : s0 + n],
                        visible[s0 : s0 + n], chunk, sub, near, scale, wp, hp, height, width, pad, taps, half_bit,
                        idx_bits, cb, gap_fill)
 
-    def make_fill(ws: dict[str, torch.Tensor]) -> _GapFill | None:
+    def make_fill(ws: dict[str, torch.Tensor]) -> _GapFill | MeshFill | None:
+        if mode == "mesh":  # stretched quads of the source grid densified or as triangles (render_mesh.py)
+            M_pix = (Kb @ w2c[:, :3, :]).to(device=device, dtype=torch.float32)
+            return MeshFill(pts, M_pix, grid_width, height, width, near, scale, (wp, hp), idx_bits, fp.even,
+                            pad + (0.5 if fp.even else 0.0), splat)
         return _GapFill(ws, height, width, idx_bits, grid_width) if mode == "surface" else None
 
     try:
@@ -365,7 +374,7 @@ def _render_frames(ws: dict[str, torch.Tensor], M: torch.Tensor, pts: torch.Tens
                    frames: torch.Tensor, depth: torch.Tensor, visible: torch.Tensor, chunk: int, sub: int,
                    near: float, scale: float, wp: int, hp: int, height: int, width: int, pad: int,
                    taps: list[tuple[int, int]], half_bit: int, idx_bits: int,
-                   callback: Callable[[int], None] | None, gap_fill: _GapFill | None = None) -> None:
+                   callback: Callable[[int], None] | None, gap_fill: _GapFill | MeshFill | None = None) -> None:
     """The render loop of `render_point_cloud` (arguments prepared and checked there)."""
     n_frames, n_points, device = M.shape[0], pts.shape[1], pts.device
     even = half_bit >= 0
@@ -412,8 +421,12 @@ def _render_frames(ws: dict[str, torch.Tensor], M: torch.Tensor, pts: torch.Tens
             if m > 1:
                 idx = idx + cell_offsets[:m]
             zb.view(-1).scatter_reduce_(0, idx.reshape(-1), keys[s0 : s0 + m].reshape(-1), "amin")
+            if isinstance(gap_fill, MeshFill):  # densify mildly stretched quads (anchors, before the filter)
+                gap_fill.densify(zb, proj[s0 : s0 + m], f0)
             win = splat_filter(m)  # (m, H, W) winning keys
-            if gap_fill is not None:
+            if isinstance(gap_fill, MeshFill):
+                gap_fill(win, proj[s0 : s0 + m], f0)
+            elif gap_fill is not None:
                 gap_fill(win)
             dep = depth[f0 : f0 + m]
             if _LITTLE_ENDIAN:  # depth = the winner's depth bits (FLT_MAX where empty, zeroed below)
@@ -759,7 +772,7 @@ def render_scene(
     device: torch.device | str | None = None,
     chunk: int | None = None,
     callback: Callable[[int], None] | None = None,
-    mode: str = "surface",
+    mode: str = "mesh",
 ) -> RenderResult:
     """Render a Scene's point cloud along c2w (N, 4, 4) at (height, width) (default: the scene's size).
 
@@ -776,7 +789,7 @@ def render_scene(
     else:
         K_out = fit_intrinsics(scene.K.float(), (scene.height, scene.width), (height, width), fit)
     grid_width = None
-    if mode == "surface":  # every pixel in grid order (invalid ones at z = 0, culled), so neighbours are known
+    if mode in ("surface", "mesh"):  # every pixel in grid order (invalid ones at z = 0, culled), so neighbours are known
         points, colors = scene_grid_cloud(scene)
         grid_width = scene.width
     else:
@@ -812,7 +825,7 @@ def render_preview(
     mask_kernel: int = 5,
     fit: str = "crop",
     splat: int = 2,
-    mode: str = "surface",
+    mode: str = "mesh",
     K: torch.Tensor | None = None,
     device: torch.device | str | None = None,
     callback: Callable[[int], None] | None = None,
@@ -840,7 +853,7 @@ def render_preview(
         K_out = _tensor(K, "K", "(3, 3) or (N, 3, 3)").float()
         require(tuple(K_out.shape[-2:]) == (3, 3) and (K_out.ndim == 2 or K_out.shape[0] == c2w.shape[0]),
                 "K", f"(3, 3) or ({c2w.shape[0]}, 3, 3) pixel intrinsics", tuple(K_out.shape))
-    if mode == "surface":
+    if mode in ("surface", "mesh"):
         points, colors = scene_grid_cloud(scene)
         grid_width = scene.width
     else:

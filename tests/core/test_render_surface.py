@@ -87,7 +87,7 @@ def test_preview_blocks_equal_one_render_and_masks_follow_coverage(one_thread):
     scene = _scene(depth)
     c2w = torch.stack([_pose(3.0 * i, (0.04 * i, 0.0, 0.1 * i)) for i in range(7)])
     whole = render_scene(scene, c2w, 48, 72, mode="surface")
-    prev = render_preview(scene, c2w, 48, 72, mask_kernel=5, block=3)
+    prev = render_preview(scene, c2w, 48, 72, mask_kernel=5, block=3, mode="surface")
     assert torch.equal(prev.frames, whole.frames)
     assert torch.equal(prev.visibility, whole.visible.float())
     assert torch.equal(prev.shaping, shaping_mask(whole.visible, 5).float())

@@ -1,0 +1,278 @@
+"""The `mesh` render mode: the source view as a surface (its pixel grid a mesh cut at depth jumps) on 2-px splats.
+
+A single RGB-D view is a surface sampled on the source pixel grid. Where the grid's quads project small
+(both diagonals at most BIG pixels along x and y) the 2-px splats of their four corners already cover every
+pixel centre inside them, so nothing more is done there: that is nearly all of an unmagnified render. The
+stretched quads - a surface the source camera saw at a grazing angle, seen from the side, or a magnified
+view - leave gaps between splats, where farther points also leak through. Only those quads get more, and
+only where they lie on one surface (`_validity`: corners valid, depths within TOL, not seen edge-on by the
+source camera beyond MAX_SLANT; across a depth jump the mesh is cut, so a disocclusion stays open):
+  - mildly stretched ones (diagonals up to MID px, whole quad on one surface, inside the splat grid) are
+    densified before the splat filter (`densify`): three more splats at the midpoints of the top and left
+    edges and the centre, so the grid is sampled at half its spacing and the 2-px splats close. They carry
+    the quad's farthest corner depth (one float step farther) and corner 00's colour: where a corner's own
+    splat reaches it wins, and the new splats fill only the gaps, in front of any farther surface;
+  - the rest (stretched further, cut on one side at a silhouette, or at the border) are rasterised after the
+    filter (`__call__`) as two triangles each: every pixel centre inside (edge functions, a small tolerance
+    so shared edges leave no crack) gets the perspective-correct depth there (1/z is linear in screen space)
+    and the index of the corner nearest the pixel (largest barycentric weight), so the colour is a source
+    pixel's, as a splat's would be. Corners are projected again exactly (the splat pass clamps positions).
+Both write the splat pass's packed keys (depth bits << 32 | point index) with `scatter_reduce_(..., "amin")`,
+so the nearer surface wins whatever the order, and `visible` (and the shaping mask derived from it) is the
+true coverage of splats, added splats and triangles. Measured against a ray-traced ground truth in
+bench/render_holes.py; timed in bench/render_surface_speed.py.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+__all__ = ["MeshFill"]
+
+
+def _lowest(t: torch.Tensor, dim: int) -> torch.Tensor:
+    """min over a short dim (3 or 4 entries) by elementwise minima: torch's amin over a short inner dim is
+    several times slower on CPU."""
+    parts = t.unbind(dim)
+    out = torch.minimum(parts[0], parts[1])
+    for p in parts[2:]:
+        out = torch.minimum(out, p, out=out)
+    return out
+
+
+def _highest(t: torch.Tensor, dim: int) -> torch.Tensor:
+    """max over a short dim, as `_lowest`."""
+    parts = t.unbind(dim)
+    out = torch.maximum(parts[0], parts[1])
+    for p in parts[2:]:
+        out = torch.maximum(out, p, out=out)
+    return out
+
+
+class MeshFill:
+    """Densifies or rasterises the stretched quads of a source grid, one render (see the module docstring).
+
+    pts: (3, P) float32 points of a (P // grid_width, grid_width) source grid in row-major order, in the
+    source camera's frame (the world of a scene render; invalid ones at the origin). M_pix: (N, 3, 4)
+    float32 projections world -> (u z, v z, z) in output pixels (pixel (i, j) covers [j, j+1) x [i, i+1)).
+    scale: the splat pass's positions are in 1 / scale pixels (see `render_point_cloud`).
+    """
+
+    BIG = 2.0  # px (2-px splats): a quad with a diagonal longer than this along x or y is densified or rasterised
+    # One surface or a depth jump? From one depth map the two look alike where the source camera saw a
+    # surface nearly edge-on. Measured on the synthetic room (bench/render_holes.py, orbit presets at 1024x576):
+    # cutting at 85-88 degrees leaves 0.7 % holes on faces the source saw edge-on, 89.5 degrees and a 30 %
+    # depth spread 0.46 %; a 40 % spread closes more but bridges a person 3 m in front of a wall at 4 m.
+    TOL = 0.3  # relative depth spread of a triangle's corners still counted as one surface
+    MAX_SLANT = 89.5  # degrees: the steepest triangle kept, as the source camera saw it (matters for long lenses)
+    EPS = 1e-4  # inside tolerance on barycentric weights: shared edges leave no crack
+    MID = 3.6  # px (2-px splats): quads up to this stretched (diagonals along x and y) are densified
+    FEW = 2048  # fewer triangles than this in a frame: all take the general box walk (fewer ops than the slots)
+    SLOTS = 3  # triangles whose box holds at most SLOTS x SLOTS pixel centres: tested on that fixed grid
+
+    def __init__(self, pts: torch.Tensor, M_pix: torch.Tensor, grid_width: int, height: int, width: int,
+                 near: float, scale: float, anchor_grid: tuple[int, int], idx_bits: int, even: bool, offset: float,
+                 splat: int = 2):
+        self.pts, self.M, self.gw = pts, M_pix, grid_width
+        self.gh = pts.shape[1] // grid_width
+        self.h, self.w, self.near, self.scale = height, width, near, scale
+        self.wp, self.hp = anchor_grid
+        self.idx_bits, self.even = idx_bits, even
+        # the thresholds scale with the splat; 2 % slack, so that float noise in an unmagnified view of
+        # 1-px splats (diagonals of exactly 1 px) adds nothing
+        self.big, self.mid = self.BIG * splat / 2 * 1.02, self.MID * splat / 2
+        self.view_box = [scale * offset, scale * (width + offset), scale * offset, scale * (height + offset)]
+        self.pending: dict[int, torch.Tensor] = {}  # frame -> quads left for the triangles
+        dev = pts.device
+        s = self.SLOTS
+        self.slot_dx = torch.arange(s * s, device=dev, dtype=torch.float32).remainder_(s)
+        self.slot_dy = torch.arange(s * s, device=dev).div(s, rounding_mode="floor").to(torch.float32)
+        self.cos2 = math.cos(math.radians(self.MAX_SLANT)) ** 2
+        # the three points a densified quad adds (rows: corners 00, 01, 10, 11): the midpoints of its top and
+        # left edges and its centre; its neighbours add theirs, so the grid is sampled twice as densely
+        self.mid_weights = torch.tensor([[0.5, 0.5, 0.25], [0.5, 0.0, 0.25], [0.0, 0.5, 0.25], [0.0, 0.0, 0.25]],
+                                        device=dev)
+        self.corner_offsets = torch.tensor([0, 1, grid_width, grid_width + 1], device=dev)
+        n = max(pts.shape[1] - grid_width - 1, 0)  # quads are named by their corner 00: points 0..n-1
+        self.diff = torch.empty(2, n, dtype=torch.float32, device=dev)
+        self.diag = torch.empty(2, n, dtype=torch.float32, device=dev)
+        self.flags = torch.empty(n, dtype=torch.bool, device=dev)
+        last = torch.zeros(pts.shape[1], dtype=torch.bool, device=dev)
+        last.view(self.gh, grid_width)[:, -1] = True
+        self.last_col = last[:n]  # no quad starts in the last column
+        self.valid = torch.zeros(2, n, dtype=torch.bool, device=dev)  # see `_validity`
+        self.known = self.last_col.clone()  # quads tested so far (none starts in the last column)
+
+    def _stretched(self, uv: torch.Tensor) -> torch.Tensor:
+        """(2, P) splat-pass positions of one frame -> corner-00 point indices of the stretched quads: those with
+        a diagonal longer than BIG pixels along x or y (contiguous shifts of the flat grid)."""
+        gw, n = self.gw, self.diff.shape[1]
+        if n == 0:  # a single row or column: no quads
+            return torch.empty(0, dtype=torch.int64, device=uv.device)
+        for k, (a, b) in enumerate(((gw + 1, 0), (gw, 1))):  # diagonals 00-11 and 01-10
+            d = torch.sub(uv[:, a : a + n], uv[:, b : b + n], out=self.diff).abs_()
+            torch.maximum(d[0], d[1], out=self.diag[k])
+        torch.maximum(self.diag[0], self.diag[1], out=self.diag[0])  # per quad: the longer diagonal along x or y
+        # (quads starting in the last column wrap around: `_validity` drops them)
+        return torch.gt(self.diag[0], self.big * self.scale, out=self.flags).nonzero()[:, 0]
+
+    def densify(self, zbuf: torch.Tensor, proj: torch.Tensor, f0: int) -> None:
+        """Before the splat filter: zbuf (m, hp, wp) anchor keys of frames f0.. (changed in place); proj: (m, 3, P)
+        the splat pass's positions (scaled, offset, clamped) and depths. Mildly stretched quads (diagonals up to
+        MID px, whole quad on one surface, corners inside the splat grid) get three more splats: with the
+        grid sampled at half its spacing the 2-px splats close the gaps. The other stretched quads are kept
+        for the triangles (`__call__`)."""
+        for k in range(zbuf.shape[0]):
+            self.pending[f0 + k] = self._densify(zbuf[k], proj[k])
+
+    def _densify(self, zbuf: torch.Tensor, proj: torch.Tensor) -> torch.Tensor:
+        v00 = self._stretched(proj[:2])
+        if v00.shape[0] == 0:
+            return v00
+        c = proj.index_select(1, (v00[:, None] + self.corner_offsets).view(-1)).view(3, -1, 4)  # corners 00 01 10 11
+        mild = self.diag[0].index_select(0, v00).le(self.mid * self.scale)
+        uv = c[:2]
+        lo, hi = _lowest(uv, 2), _highest(uv, 2)  # (2, k) the quads' boxes in the splat pass's units
+        mild &= torch.minimum(lo[0], lo[1]) > 0  # not clamped by the splat pass (nor culled: those sit at 0)
+        mild &= hi[0] < self.scale * self.wp - 1
+        mild &= hi[1] < self.scale * self.hp - 1
+        valid = self._validity(v00)
+        mild &= valid[0] & valid[1]
+        take = mild.nonzero()[:, 0]
+        if take.shape[0]:
+            ct = c.index_select(1, take)
+            iu = torch.matmul(ct[:2], self.mid_weights).to(torch.int64)  # (2, k, 3): the new points' cells
+            # (truncation == floor: the positions are > 0)
+            # depth: the quad's farthest corner's, one float step farther, so that where a corner's own splat
+            # reaches, it wins (ties too: the colours there stay the corners' own) and the new points fill only
+            # the gaps, in front of any farther surface showing through them
+            zkey = (_highest(ct[2], 1).view(torch.int32).to(torch.int64) + 1) << 32
+            key = (v00.index_select(0, take) | zkey)[:, None].expand(-1, 3)  # colour: corner 00's
+            if self.even:  # as the splat pass: anchor = half-pixel position >> 1, the half bits above the index
+                hb = iu & 1
+                key = key + (torch.add(hb[0], hb[1], alpha=2) << self.idx_bits)
+                iu >>= 1
+            cell = torch.add(iu[0], iu[1], alpha=self.wp)
+            zbuf.view(-1).scatter_reduce_(0, cell.view(-1), key.reshape(-1), "amin")
+        # the rest (stretched further, cut, or at the border) for the triangles, unless wholly outside the view
+        rest = mild.logical_not_().nonzero()[:, 0]
+        if rest.shape[0] == 0:
+            return rest
+        lo, hi = lo.index_select(1, rest), hi.index_select(1, rest)
+        x0, x1, y0, y1 = self.view_box
+        seen = (hi[0] > x0) & (lo[0] < x1) & (hi[1] > y0) & (lo[1] < y1)
+        seen &= (valid[0] | valid[1]).index_select(0, rest)
+        rest = rest.index_select(0, seen.nonzero()[:, 0])
+        return v00.index_select(0, rest)
+
+    def __call__(self, win: torch.Tensor, proj: torch.Tensor, f0: int) -> None:
+        """After the splat filter: win (m, H, W) int64 winning keys of frames f0.. (changed in place): the
+        stretched quads `densify` left get their triangles."""
+        for k in range(win.shape[0]):
+            v00 = self.pending.pop(f0 + k, None)
+            if v00 is not None and v00.shape[0]:
+                self._frame(win[k], v00, f0 + k)
+
+    def _validity(self, v00: torch.Tensor) -> torch.Tensor:
+        """Corner-00 indices (k,) of quads -> (2, k) bool: whether their triangles 00-01-11 and 00-11-10 lie on
+        one surface: corners valid (depth > 0), depths within TOL, and not seen edge-on by the source camera
+        (a depth jump between two surfaces looks like a surface at a grazing angle: cutting it keeps a
+        disocclusion open). View-independent: each quad is tested once per render, when first stretched."""
+        new = v00.index_select(0, self.known.index_select(0, v00).logical_not_().nonzero()[:, 0])  # sorted, unique
+        if new.shape[0]:
+            gw = self.gw
+            c = self.pts.index_select(1, torch.stack([new, new + 1, new + gw, new + gw + 1]).view(-1)).view(3, 4, -1)
+            c00, c01, c10, c11 = c.unbind(1)
+            for k, (b, d) in enumerate(((c01, c11), (c11, c10))):
+                za, zb, zc = c00[2], b[2], d[2]
+                zmin = torch.minimum(torch.minimum(za, zb), zc)
+                zmax = torch.maximum(torch.maximum(za, zb), zc)
+                ok = (zmin > 0) & (zmax <= zmin * (1.0 + self.TOL))
+                nrm = torch.linalg.cross(b - c00, d - c00, dim=0)
+                ray = c00 + b + d
+                dot = (nrm * ray).sum(0)
+                ok &= dot * dot >= self.cos2 * (nrm * nrm).sum(0) * (ray * ray).sum(0)
+                self.valid[k].index_copy_(0, new, ok)
+            self.known.index_fill_(0, new, True)
+        return self.valid.index_select(1, v00)
+
+    def _triangles(self, v00: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Corner-00 indices of quads -> their valid triangles: (T, 3) corner indices, (3, T * 3) corner points."""
+        gw = self.gw
+        kind = self.valid.index_select(1, v00).nonzero()  # (T, 2): 0 for 00-01-11, 1 for 00-11-10; which quad
+        v = v00.index_select(0, kind[:, 1])
+        odd = kind[:, 0]
+        vid = torch.stack([v, v + 1 + odd * gw, v + gw + 1 - odd], 1)
+        return vid, self.pts.index_select(1, vid.view(-1))
+
+    def _frame(self, win: torch.Tensor, v00: torch.Tensor, f: int) -> None:
+        vid, p = self._triangles(v00)
+        h, w = self.h, self.w
+        M = self.M[f]
+        q = (M[:, :3] @ p + M[:, 3:]).view(3, -1, 3)  # u z, v z, z per corner
+        z = q[2]
+        x = q[0].div_(z).sub_(0.5)  # pixel centres at integers
+        y = q[1].div_(z).sub_(0.5)
+        xa, xb, xc = x.unbind(1)
+        ya, yb, yc = y.unbind(1)
+        area = (xb - xa) * (yc - ya) - (yb - ya) * (xc - xa)
+        x0 = torch.ceil(_lowest(x, 1) - self.EPS).clamp_(0, w)
+        y0 = torch.ceil(_lowest(y, 1) - self.EPS).clamp_(0, h)
+        nx = torch.floor(_highest(x, 1) + self.EPS).clamp_(max=w - 1).sub_(x0).add_(1)
+        ny = torch.floor(_highest(y, 1) + self.EPS).clamp_(max=h - 1).sub_(y0).add_(1)
+        ok = (_lowest(z, 1) > self.near) & (area.abs() > 1e-9) & (nx > 0) & (ny > 0)
+        sel = ok.nonzero()[:, 0]
+        if sel.shape[0] == 0:
+            return
+        xa, xb, xc, ya, yb, yc, area, x0, y0, nx, ny = (
+            t.index_select(0, sel) for t in (xa, xb, xc, ya, yb, yc, area, x0, y0, nx, ny))
+        vid, iz = vid.index_select(0, sel), z.index_select(0, sel).reciprocal_()
+        inv = area.reciprocal_()[:, None]
+        # planes over the screen: barycentric weights w_k = A_k x + B_k y + C_k, and 1/z = (A.iz) x + ...
+        A = torch.stack([yb - yc, yc - ya, ya - yb], 1).mul_(inv)
+        B = torch.stack([xc - xb, xa - xc, xb - xa], 1).mul_(inv)
+        C = torch.stack([xb * yc - xc * yb, xc * ya - xa * yc, xa * yb - xb * ya], 1).mul_(inv)
+        Z = torch.stack([(A * iz).sum(1), (B * iz).sum(1), (C * iz).sum(1)], 1)
+        s = self.SLOTS
+        # many triangles: those whose box holds at most s x s pixel centres test them from (x0, y0) at once,
+        # by broadcasting; a few (fewer than FEW): all go the general way, which takes fewer ops
+        small = (nx <= s) & (ny <= s) if nx.shape[0] >= self.FEW else torch.zeros_like(nx, dtype=torch.bool)
+        ts = small.nonzero()[:, 0]
+        if ts.shape[0]:
+            A_s, B_s, x0_s, y0_s = A.index_select(0, ts), B.index_select(0, ts), x0.index_select(0, ts), y0.index_select(0, ts)
+            w0 = torch.addcmul(C.index_select(0, ts), A_s, x0_s[:, None]).addcmul_(B_s, y0_s[:, None])
+            wts = torch.addcmul(w0[:, :, None], A_s[:, :, None], self.slot_dx).addcmul_(B_s[:, :, None], self.slot_dy)
+            px = x0_s[:, None] + self.slot_dx
+            py = y0_s[:, None] + self.slot_dy
+            inside = (_lowest(wts, 1) >= -self.EPS) & (px < w) & (py < h)
+            hit = inside.view(-1).nonzero()[:, 0]  # = triangle * s * s + slot
+            wsel = wts.transpose(1, 2).reshape(-1, 3).index_select(0, hit)
+            tri = ts.index_select(0, hit.div(s * s, rounding_mode="floor"))
+            self._emit(win, tri, px.view(-1).index_select(0, hit), py.view(-1).index_select(0, hit), wsel, Z, vid)
+        # the few larger ones: every centre of their box
+        tl = small.logical_not_().nonzero()[:, 0]
+        if tl.shape[0]:
+            cnt = (nx.index_select(0, tl) * ny.index_select(0, tl)).to(torch.int64)
+            k = torch.repeat_interleave(cnt)
+            tri = tl.index_select(0, k)
+            local = torch.arange(k.shape[0], device=k.device).sub_((cnt.cumsum(0) - cnt).index_select(0, k))
+            nxt = nx.index_select(0, tri).to(torch.int64)
+            px = x0.index_select(0, tri) + (local % nxt)
+            py = y0.index_select(0, tri) + local.div_(nxt, rounding_mode="floor")
+            wts = torch.addcmul(C.index_select(0, tri), A.index_select(0, tri), px[:, None])
+            wts.addcmul_(B.index_select(0, tri), py[:, None])
+            hit = (_lowest(wts, 1) >= -self.EPS).nonzero()[:, 0]
+            self._emit(win, tri.index_select(0, hit), px.index_select(0, hit), py.index_select(0, hit),
+                       wts.index_select(0, hit), Z, vid)
+
+    def _emit(self, win: torch.Tensor, tri: torch.Tensor, px: torch.Tensor, py: torch.Tensor, wts: torch.Tensor,
+              Z: torch.Tensor, vid: torch.Tensor) -> None:
+        """Fragments (pixel px, py of triangle tri, barycentric weights wts (k, 3)) -> win, nearest first."""
+        zc = Z.index_select(0, tri)
+        zp = torch.addcmul(zc[:, 2], zc[:, 0], px).addcmul_(zc[:, 1], py).reciprocal_()  # perspective-correct
+        idx = vid.index_select(0, tri).gather(1, wts.argmax(1, keepdim=True))[:, 0]  # the corner nearest the pixel
+        key = (zp.view(torch.int32).to(torch.int64) << 32).bitwise_or_(idx)
+        cell = py.mul_(self.w).add_(px).to(torch.int64)
+        win.view(-1).scatter_reduce_(0, cell, key, "amin")
