@@ -1284,29 +1284,22 @@ function meshDensify(cloud, mesh, az, acode, aidx, g) {
       const vb = valid[q];
       if (vb === 0) continue; // no triangle on one surface: neither densified nor rasterised
       const i00 = cell[q], i01 = cell[q + 1], i10 = cell[q + gw], i11 = cell[q + gw + 1];
-      let loU = Infinity, hiU = -Infinity, loV = Infinity, hiV = -Infinity;
-      for (const i of [i00, i01, i10, i11]) {
-        if (i < 0) continue;
-        const u = pu[i], v = pv[i];
-        if (u < loU) loU = u;
-        if (u > hiU) hiU = u;
-        if (v < loV) loV = v;
-        if (v > hiV) hiV = v;
-      }
-      if (vb === 3) {
-        // all four corners valid: the longer diagonal along x or y decides (in Python an invalid corner sits
-        // at a far-off garbage position, so such a quad always counts as stretched)
-        const d = Math.max(Math.abs(pu[i11] - pu[i00]), Math.abs(pv[i11] - pv[i00]),
-          Math.abs(pu[i10] - pu[i01]), Math.abs(pv[i10] - pv[i01]));
-        if (!(d > big)) continue;
-        if (d <= mid && Math.min(loU, loV) > 0 && hiU < umax && hiV < vmax) {
-          const z = nextFloat32Up(Math.max(pz[i00], pz[i01], pz[i10], pz[i11]));
-          const u00 = pu[i00], v00 = pv[i00];
-          splat((u00 + pu[i01]) * 0.5, (v00 + pv[i01]) * 0.5, z, i00);
-          splat((u00 + pu[i10]) * 0.5, (v00 + pv[i10]) * 0.5, z, i00);
-          splat((u00 + pu[i01] + pu[i10] + pu[i11]) * 0.25, (v00 + pv[i01] + pv[i10] + pv[i11]) * 0.25, z, i00);
-          continue;
-        }
+      // corners 00 and 11 are valid in either triangle; 01 and 10 may be missing (then at 00's place)
+      const u00 = pu[i00], v00 = pv[i00], u11 = pu[i11], v11 = pv[i11];
+      const u01 = i01 < 0 ? u00 : pu[i01], v01 = i01 < 0 ? v00 : pv[i01];
+      const u10 = i10 < 0 ? u00 : pu[i10], v10 = i10 < 0 ? v00 : pv[i10];
+      // the longer diagonal along x or y decides, with all four corners valid; else the quad counts as stretched
+      // (in Python a missing corner sits at a far-off garbage position) and goes to the triangles
+      const d = vb === 3 ? Math.max(Math.abs(u11 - u00), Math.abs(v11 - v00), Math.abs(u10 - u01), Math.abs(v10 - v01)) : Infinity;
+      if (!(d > big)) continue;
+      const loU = Math.min(u00, u01, u10, u11), hiU = Math.max(u00, u01, u10, u11);
+      const loV = Math.min(v00, v01, v10, v11), hiV = Math.max(v00, v01, v10, v11);
+      if (d <= mid && Math.min(loU, loV) > 0 && hiU < umax && hiV < vmax) { // mild, inside the splat grid
+        const z = nextFloat32Up(Math.max(pz[i00], pz[i01], pz[i10], pz[i11]));
+        splat((u00 + u01) * 0.5, (v00 + v01) * 0.5, z, i00);
+        splat((u00 + u10) * 0.5, (v00 + v10) * 0.5, z, i00);
+        splat((u00 + u01 + u10 + u11) * 0.25, (v00 + v01 + v10 + v11) * 0.25, z, i00);
+        continue;
       }
       if (!(hiU > x0 && loU < x1 && hiV > y0 && loV < y1)) continue; // wholly outside the view
       if (np === quads.length) {
