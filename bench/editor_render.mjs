@@ -62,6 +62,7 @@ async function benchBody(M, { frames, points, splat, mode, "view-width": viewWid
     const ctx = canvas ? canvas.getContext("2d") : null;
     let buf = null;
     const times = [];
+    let covered = 0;
     for (let rep = 0; rep < 2; rep++) {
       for (const c2w of poses) {
         const t0 = performance.now();
@@ -69,11 +70,19 @@ async function benchBody(M, { frames, points, splat, mode, "view-width": viewWid
         if (ctx) ctx.putImageData(new ImageData(buf.rgba, w, h), 0, 0);
         const dt = performance.now() - t0;
         if (rep === 1) times.push(dt); // the first pass warms the JIT and the buffers
+        if (rep === 1) for (let q = 0; q < w * h; q++) covered += buf.index[q] >= 0; // untimed
       }
     }
-    return stats(times);
+    return { ...stats(times), covered: covered / (w * h * poses.length) };
   };
   const modes = mode === "all" ? ["points", "surface", "mesh"] : [mode];
+  // the mesh rule's per-cloud set-up (grid map, which triangles lie on one surface), once when a cloud arrives
+  let meshGridMs = null;
+  if (modes.includes("mesh")) {
+    const t0 = performance.now();
+    M.meshGrid(cloud);
+    meshGridMs = performance.now() - t0;
+  }
   const CW = viewWidth || W, CH = Math.round((H * CW) / W);
   const KC = M.fitIntrinsics(K, H, W, CH, CW, "stretch");
   const camera = Object.fromEntries(modes.map((md) => [md, run(CW, CH, KC, path, splat, md)]));
@@ -82,7 +91,7 @@ async function benchBody(M, { frames, points, splat, mode, "view-width": viewWid
   const f = (0.5 * vh) / Math.tan(Math.PI / 6);
   const views = path.map((_, k) => M.orbitC2w({ target: [0, 0, 3], distance: 7, azimuth: -40 + k, elevation: 25 }));
   const viewport = run(vw, vh, { fx: f, fy: f, cx: vw / 2, cy: vh / 2 }, views, 1, "points");
-  return { points: cloud.count, width: CW, height: CH, frames, splat, camera, viewport };
+  return { points: cloud.count, width: CW, height: CH, frames, splat, camera, viewport, meshGridMs };
 }
 
 function serve() {
@@ -154,18 +163,22 @@ results.push(await runNode(opts));
 
 console.log(`Trajectory Editor render, ${cpu}, ${os.cpus().length} logical CPUs, load ${os.loadavg()[0].toFixed(2)}`);
 console.log("");
-console.log("| runtime | view | points | size | splat | median ms | p95 ms | max ms |");
-console.log("|---|---|---|---|---|---|---|---|");
+console.log("| runtime | view | points | size | splat | median ms | p95 ms | max ms | pixels covered |");
+console.log("|---|---|---|---|---|---|---|---|---|");
 for (const r of results) {
   if (r.error) {
-    console.log(`| chromium | – | – | – | – | ${r.error} | | |`);
+    console.log(`| chromium | – | – | – | – | ${r.error} | | | |`);
     continue;
   }
   const row = (name, s, size, sp) =>
-    console.log(`| ${r.runtime} | ${name} | ${r.points} | ${size} | ${sp} | ${s.median.toFixed(1)} | ${s.p95.toFixed(1)} | ${s.max.toFixed(1)} |`);
+    console.log(`| ${r.runtime} | ${name} | ${r.points} | ${size} | ${sp} | ${s.median.toFixed(1)} | ${s.p95.toFixed(1)} | ` +
+      `${s.max.toFixed(1)} | ${(100 * s.covered).toFixed(1)} % |`);
   const draw = r.runtime.startsWith("Chromium") ? " + putImageData" : " (no canvas)";
   for (const [md, s] of Object.entries(r.camera)) row(`camera view, ${md}${draw}`, s, `${r.width}x${r.height}`, r.splat);
   row(`3D view${draw}`, r.viewport, "800x500", 1);
+}
+for (const r of results) {
+  if (!r.error && r.meshGridMs !== null) console.log(`\n${r.runtime}: mesh set-up per cloud (meshGrid) ${r.meshGridMs.toFixed(1)} ms`);
 }
 const chrome = results.find((r) => !r.error && r.runtime.startsWith("Chromium"));
 if (chrome) {
