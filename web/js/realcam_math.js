@@ -888,7 +888,7 @@ export function cloudFromDepth(depth, rgb, gw, gh, stride, K, width, height) {
       k++;
     }
   }
-  // grid: each point's cell in the (gh, gw) grid, row-major (for the "surface" render mode)
+  // grid: each point's cell in the (gh, gw) grid, row-major (for the "surface" and "mesh" render modes)
   const grid = new Int32Array(count);
   for (let g = 0, k2 = 0; g < depth.length; g++) if (depth[g] > 0 && Number.isFinite(depth[g])) grid[k2++] = g;
   return { count, positions, colors, width, height, K, stride, grid, gridWidth: gw, gridHeight: gh };
