@@ -211,3 +211,29 @@ test("scene payload decodes to the same points as a direct unprojection", () => 
   const d = depth[1];
   close(Array.from(cloud.positions.slice(0, 3)), [((1.5 - 3) / 3) * d, ((0.5 - 2) / 3) * d, d], 1e-6, "point");
 });
+
+test("mesh mode: a magnified quad is filled at its depth, cut across a depth jump; needs a source grid", () => {
+  // a 2x2 source grid (K: f = 2, centre 1) seen from its own camera at 20x20: the points land on pixel
+  // positions 5 and 15, so the quad covers the pixel centres 5.5..14.5 (10 x 10), and each corner's 2-px
+  // splat (anchor floor(u + 0.5) = 5 or 15) the 2 x 2 pixels 4-5 or 14-15: 100 + 4 x 3 pixels
+  const K2 = { fx: 2, fy: 2, cx: 1, cy: 1 };
+  const K20 = M.fitIntrinsics(K2, 2, 2, 20, 20, "stretch");
+  const render = (depths, mode) => {
+    const cloud = M.cloudFromDepth(new Float32Array(depths), new Uint8Array(12), 2, 2, 1, K2, 2, 2);
+    return M.renderPointCloud(cloud, K20, M.identity4(), 20, 20, { splat: 2, mode });
+  };
+  const count = (b) => b.index.reduce((a, i) => a + (i >= 0), 0);
+  const flat = render([2, 2, 2, 2], "mesh");
+  assert.equal(count(flat), 112);
+  assert.equal(count(render([2, 2, 2, 2], "points")), 16);
+  for (let q = 0; q < 400; q++) if (flat.index[q] >= 0) assert.equal(flat.zbuf[q], 2); // 1/z constant on the plane
+  assert.equal(flat.index[6 * 20 + 6], 0); // the nearest corner's point: top left
+  assert.equal(flat.index[13 * 20 + 13], 3); // bottom right
+  assert.equal(flat.index[6 * 20 + 13], 1); // top right
+  // corner 11 twice as far (a jump beyond the 30 % spread): both triangles hold it, so the quad is cut
+  assert.equal(count(render([2, 2, 2, 4], "mesh")), 16);
+  // 25 % farther: still one surface
+  assert.ok(count(render([2, 2, 2, 2.5], "mesh")) > 100);
+  const noGrid = { count: 1, positions: new Float32Array([0, 0, 2]) };
+  assert.throws(() => M.renderPointCloud(noGrid, K20, M.identity4(), 20, 20, { mode: "mesh" }), /"mesh".*cloudFromDepth/);
+});

@@ -888,10 +888,10 @@ export function cloudFromDepth(depth, rgb, gw, gh, stride, K, width, height) {
       k++;
     }
   }
-  // grid: each point's cell in the (gh, gw) grid, row-major (for the "surface" render mode)
+  // grid: each point's cell in the (gh, gw) grid, row-major (for the "surface" and "mesh" render modes)
   const grid = new Int32Array(count);
   for (let g = 0, k2 = 0; g < depth.length; g++) if (depth[g] > 0 && Number.isFinite(depth[g])) grid[k2++] = g;
-  return { count, positions, colors, width, height, K, stride, grid, gridWidth: gw };
+  return { count, positions, colors, width, height, K, stride, grid, gridWidth: gw, gridHeight: gh };
 }
 
 /** Splat footprint of size s, as render._Footprint: offsets d in [-lo, hi] from the anchor. */
@@ -931,7 +931,9 @@ export function makeRenderBuffers(width, height) {
  * 4. Pixel q = anchor + d, d in [-lo, hi] per axis, keeps the smallest (depth, rank(dx) + rank(dy),
  *    y half ^ [dy = 0], x half ^ [dx = 0], index) over the anchors covering it (half bits: even s only).
  * Colours: cloud.colors (uint8 RGB) into buffers.rgba; background [r, g, b] 0..255.
- * opts.mode "surface" then closes the gaps between splats of one surface (fillSurfaceGaps).
+ * opts.mode "surface" then closes the gaps between splats of one surface (fillSurfaceGaps); "mesh" (the
+ * editor's camera view, as render_scene's default) also fills the source grid's stretched quads (meshDensify
+ * before step 4, meshTriangles after it; needs cloud.grid, i.e. a cloud from cloudFromDepth).
  * @param {{count: number, positions: Float32Array, colors?: Uint8Array}} cloud world points (scene camera frame)
  * @param {{fx, fy, cx, cy, skew?}} K pixel intrinsics at (width, height)
  * @param {number[]} c2w row-major 4x4 camera-to-world
@@ -970,6 +972,9 @@ export function renderPointCloud(cloud, K, c2w, width, height, opts = {}, buffer
   const c0 = row2[0], c1 = row2[1], c2 = row2[2], c3 = row2[3];
   const umax = scale * wp - 1, vmax = scale * hp - 1;
   const pos = cloud.positions;
+  // mode "mesh": every point's splat-pass position (clamped; culled points at 0), as render_mesh reads them
+  const mesh = opts.mode === "mesh" ? meshBuffers(buf, cloud) : null;
+  const pu = mesh ? mesh.pu : null, pv = mesh ? mesh.pv : null, pz = mesh ? mesh.pz : null;
 
   // 2-3. anchors and the per-anchor z-buffer
   for (let i = 0, p = 0; i < n; i++, p += 3) {
@@ -979,17 +984,24 @@ export function renderPointCloud(cloud, K, c2w, width, height, opts = {}, buffer
     let zc, u, v;
     if (fused) {
       zc = f(f(f(c3 + c0 * x) + c1 * y) + c2 * z);
-      if (!(zc > near)) continue;
+      if (!(zc > near)) {
+        if (pu) { pu[i] = 0; pv[i] = 0; pz[i] = Infinity; }
+        continue;
+      }
       u = f(f(f(f(a3 + a0 * x) + a1 * y) + a2 * z) / zc);
       v = f(f(f(f(b3 + b0 * x) + b1 * y) + b2 * z) / zc);
     } else {
       zc = f(f(f(c3 + f(c0 * x)) + f(c1 * y)) + f(c2 * z));
-      if (!(zc > near)) continue;
+      if (!(zc > near)) {
+        if (pu) { pu[i] = 0; pv[i] = 0; pz[i] = Infinity; }
+        continue;
+      }
       u = f(f(f(f(a3 + f(a0 * x)) + f(a1 * y)) + f(a2 * z)) / zc);
       v = f(f(f(f(b3 + f(b0 * x)) + f(b1 * y)) + f(b2 * z)) / zc);
     }
     u = u < 0 ? 0 : u > umax ? umax : u;
     v = v < 0 ? 0 : v > vmax ? vmax : v;
+    if (pu) { pu[i] = u; pv[i] = v; pz[i] = zc; }
     let iu = u | 0, iv = v | 0; // truncation == floor for clamped, non-negative values
     let code = 0;
     if (even) {
@@ -1005,6 +1017,9 @@ export function renderPointCloud(cloud, K, c2w, width, height, opts = {}, buffer
       aidx[cell] = i;
     }
   }
+
+  let pending = 0;
+  if (mesh) pending = meshDensify(cloud, mesh, az, acode, aidx, { wp, hp, scale, even, splat: fp.size, offset: shift, width, height });
 
   // 4. footprints, gathered per pixel: q takes the smallest (depth, tie) over the anchors q - d;
   // tie = (rank(d), y half ^ [dy = 0], x half ^ [dx = 0], index), computed only on depth ties
@@ -1051,6 +1066,7 @@ export function renderPointCloud(cloud, K, c2w, width, height, opts = {}, buffer
   }
 
   if (opts.mode === "surface") fillSurfaceGaps(buf, cloud);
+  if (mesh && pending) meshTriangles(cloud, mesh, pending, K, w2c, width, height, near, buf);
 
   // colours: one 32-bit RGBA word per pixel
   const rgba32 = buf.rgba32 ?? (buf.rgba32 = new Uint32Array(buf.rgba.buffer));
@@ -1163,6 +1179,204 @@ export function fillSurfaceGaps(buf, cloud) {
     zbuf[q] = I[q] < 0 ? 0 : D[q];
   }
   return buf;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The "mesh" render mode (realcam_core/scene/render_mesh.py, MeshFill): the source grid's quads that the
+// 2-px splats leave gaps in (stretched: a diagonal longer than BIG px along x or y) are densified (three
+// more splats, mildly stretched ones) or rasterised as two triangles, cut where the corner depths differ
+// by more than TOL or the source camera saw the triangle more than MAX_SLANT degrees edge-on.
+
+/** render_mesh.MeshFill's constants. */
+export const MESH = { big: 2.0, mid: 3.6, tol: 0.3, maxSlant: 89.5, eps: 1e-4 };
+
+const F32 = new Float32Array(1), I32 = new Int32Array(F32.buffer);
+
+/** The next float32 above a positive float32 (the densified splats' depth: one step behind the corners). */
+function nextFloat32Up(x) {
+  F32[0] = x;
+  I32[0] += 1;
+  return F32[0];
+}
+
+/**
+ * Per cloud (cached on it): grid cell -> point index (-1 where invalid) and, per quad (named by its corner
+ * 00's cell), bit 1 if its triangle 00-01-11 and bit 2 if 00-11-10 lie on one surface, as
+ * MeshFill._validity: corners valid, depths within TOL, the normal at least 90 - MAX_SLANT degrees off the
+ * source camera's ray through the triangle (view-independent, so computed once).
+ */
+export function meshGrid(cloud) {
+  if (cloud.meshGrid && cloud.meshGrid.count === cloud.count) return cloud.meshGrid;
+  if (!cloud.grid || !cloud.gridWidth || !cloud.gridHeight) throw new Error('render mode "mesh": the cloud has no source grid (build it with cloudFromDepth)');
+  const gw = cloud.gridWidth, gh = cloud.gridHeight, n = gw * gh;
+  const cell = new Int32Array(n).fill(-1);
+  for (let i = 0; i < cloud.count; i++) cell[cloud.grid[i]] = i;
+  const valid = new Uint8Array(n);
+  const P = cloud.positions, f = Math.fround;
+  const scale = f(1 + MESH.tol);
+  const cos2 = Math.cos((MESH.maxSlant * Math.PI) / 180) ** 2;
+  const tri = (a, b, d) => {
+    const za = P[3 * a + 2], zb = P[3 * b + 2], zd = P[3 * d + 2];
+    const zmin = Math.min(za, zb, zd), zmax = Math.max(za, zb, zd);
+    if (!(zmin > 0 && zmax <= f(zmin * scale))) return false;
+    const ux = P[3 * b] - P[3 * a], uy = P[3 * b + 1] - P[3 * a + 1], uz = zb - za;
+    const vx = P[3 * d] - P[3 * a], vy = P[3 * d + 1] - P[3 * a + 1], vz = zd - za;
+    const nx = uy * vz - uz * vy, ny = uz * vx - ux * vz, nz = ux * vy - uy * vx;
+    const rx = P[3 * a] + P[3 * b] + P[3 * d], ry = P[3 * a + 1] + P[3 * b + 1] + P[3 * d + 1], rz = za + zb + zd;
+    const dot = nx * rx + ny * ry + nz * rz;
+    return dot * dot >= cos2 * (nx * nx + ny * ny + nz * nz) * (rx * rx + ry * ry + rz * rz);
+  };
+  for (let r = 0; r + 1 < gh; r++) {
+    for (let c = 0, g = r * gw; c + 1 < gw; c++, g++) {
+      const i00 = cell[g], i01 = cell[g + 1], i10 = cell[g + gw], i11 = cell[g + gw + 1];
+      if (i00 < 0 || i11 < 0) continue; // both triangles hold the diagonal 00-11
+      valid[g] = (i01 >= 0 && tri(i00, i01, i11) ? 1 : 0) | (i10 >= 0 && tri(i00, i11, i10) ? 2 : 0);
+    }
+  }
+  cloud.meshGrid = { count: cloud.count, cell, valid };
+  return cloud.meshGrid;
+}
+
+/** The mesh mode's scratch in the render buffers: positions per point, the quads left for the triangles. */
+function meshBuffers(buf, cloud) {
+  const grid = meshGrid(cloud);
+  const n = cloud.count;
+  if (!buf.mesh || buf.mesh.pu.length < n) {
+    buf.mesh = { pu: new Float32Array(n), pv: new Float32Array(n), pz: new Float32Array(n), quads: new Int32Array(1024) };
+  }
+  buf.mesh.grid = grid;
+  return buf.mesh;
+}
+
+/**
+ * MeshFill.densify on the anchors (before the footprints): each stretched quad (diagonal > BIG px along x or
+ * y, in the splat pass's units) on one surface, up to MID px, with its corners inside the splat grid gets
+ * three more splats at the midpoints of its top and left edges and its centre, with the farthest corner's
+ * depth one float32 step farther and corner 00's point. The other stretched quads with a valid triangle and
+ * a box meeting the view are listed in mesh.quads for meshTriangles; returns how many.
+ */
+function meshDensify(cloud, mesh, az, acode, aidx, g) {
+  const { pu, pv, pz } = mesh, { cell, valid } = mesh.grid;
+  const gw = cloud.gridWidth, gh = cloud.gridHeight;
+  const { wp, scale, even } = g;
+  const big = MESH.big * (g.splat / 2) * 1.02 * scale, mid = MESH.mid * (g.splat / 2) * scale;
+  const umax = scale * g.wp - 1, vmax = scale * g.hp - 1;
+  const x0 = scale * g.offset, x1 = scale * (g.width + g.offset), y0 = x0, y1 = scale * (g.height + g.offset);
+  let quads = mesh.quads, np = 0;
+  const splat = (u, v, z, i) => {
+    let iu = u | 0, iv = v | 0; // truncation == floor: u, v > 0 here
+    let code = 0;
+    if (even) {
+      code = ((iv & 1) << 1) | (iu & 1);
+      iu >>= 1;
+      iv >>= 1;
+    }
+    const c = iv * wp + iu;
+    const zo = az[c];
+    if (z < zo || (z === zo && (code < acode[c] || (code === acode[c] && i < aidx[c])))) {
+      az[c] = z;
+      acode[c] = code;
+      aidx[c] = i;
+    }
+  };
+  for (let r = 0; r + 1 < gh; r++) {
+    for (let c = 0, q = r * gw; c + 1 < gw; c++, q++) {
+      const vb = valid[q];
+      if (vb === 0) continue; // no triangle on one surface: neither densified nor rasterised
+      const i00 = cell[q], i01 = cell[q + 1], i10 = cell[q + gw], i11 = cell[q + gw + 1];
+      // corners 00 and 11 are valid in either triangle; 01 and 10 may be missing (then at 00's place)
+      const u00 = pu[i00], v00 = pv[i00], u11 = pu[i11], v11 = pv[i11];
+      const u01 = i01 < 0 ? u00 : pu[i01], v01 = i01 < 0 ? v00 : pv[i01];
+      const u10 = i10 < 0 ? u00 : pu[i10], v10 = i10 < 0 ? v00 : pv[i10];
+      // the longer diagonal along x or y decides, with all four corners valid; else the quad counts as stretched
+      // (in Python a missing corner sits at a far-off garbage position) and goes to the triangles
+      const d = vb === 3 ? Math.max(Math.abs(u11 - u00), Math.abs(v11 - v00), Math.abs(u10 - u01), Math.abs(v10 - v01)) : Infinity;
+      if (!(d > big)) continue;
+      const loU = Math.min(u00, u01, u10, u11), hiU = Math.max(u00, u01, u10, u11);
+      const loV = Math.min(v00, v01, v10, v11), hiV = Math.max(v00, v01, v10, v11);
+      if (d <= mid && Math.min(loU, loV) > 0 && hiU < umax && hiV < vmax) { // mild, inside the splat grid
+        const z = nextFloat32Up(Math.max(pz[i00], pz[i01], pz[i10], pz[i11]));
+        splat((u00 + u01) * 0.5, (v00 + v01) * 0.5, z, i00);
+        splat((u00 + u10) * 0.5, (v00 + v10) * 0.5, z, i00);
+        splat((u00 + u01 + u10 + u11) * 0.25, (v00 + v01 + v10 + v11) * 0.25, z, i00);
+        continue;
+      }
+      if (!(hiU > x0 && loU < x1 && hiV > y0 && loV < y1)) continue; // wholly outside the view
+      if (np === quads.length) {
+        const grown = new Int32Array(2 * quads.length);
+        grown.set(quads);
+        quads = mesh.quads = grown;
+      }
+      quads[np++] = q;
+    }
+  }
+  return np;
+}
+
+/**
+ * MeshFill's triangles (after the footprints), in place on buf.index / buf.zbuf: every pixel centre inside
+ * a valid triangle of the listed quads (edge functions with EPS slack) gets the perspective-correct depth
+ * there and the triangle's corner with the largest barycentric weight, where nearer than what is there
+ * (depth, then point index). Corners are projected again exactly (K [R|t] in float32, as M_pix).
+ */
+function meshTriangles(cloud, mesh, np, K, w2c, width, height, near, buf) {
+  const { cell, valid } = mesh.grid, quads = mesh.quads;
+  const { zbuf, index } = buf;
+  const gw = cloud.gridWidth, P = cloud.positions, f = Math.fround, eps = MESH.eps;
+  const skew = K.skew || 0;
+  const m0 = [0, 1, 2, 3].map((c) => f(K.fx * w2c[c] + skew * w2c[4 + c] + K.cx * w2c[8 + c]));
+  const m1 = [0, 1, 2, 3].map((c) => f(K.fy * w2c[4 + c] + K.cy * w2c[8 + c]));
+  const m2 = [0, 1, 2, 3].map((c) => f(w2c[8 + c]));
+  const X = new Float64Array(3), Y = new Float64Array(3), Z = new Float64Array(3), V = new Int32Array(3);
+  const project = (k, i) => {
+    const x = P[3 * i], y = P[3 * i + 1], z = P[3 * i + 2];
+    const zc = f(m2[0] * x + m2[1] * y + m2[2] * z + m2[3]);
+    Z[k] = zc;
+    X[k] = f(m0[0] * x + m0[1] * y + m0[2] * z + m0[3]) / zc - 0.5; // pixel centres at integers
+    Y[k] = f(m1[0] * x + m1[1] * y + m1[2] * z + m1[3]) / zc - 0.5;
+    V[k] = i;
+  };
+  for (let t = 0; t < np; t++) {
+    const q = quads[t], vb = valid[q];
+    for (let odd = 0; odd < 2; odd++) {
+      if (!(vb & (1 << odd))) continue;
+      project(0, cell[q]);
+      project(1, odd ? cell[q + gw + 1] : cell[q + 1]);
+      project(2, odd ? cell[q + gw] : cell[q + gw + 1]);
+      if (!(Math.min(Z[0], Z[1], Z[2]) > near)) continue;
+      const xa = X[0], xb = X[1], xc = X[2], ya = Y[0], yb = Y[1], yc = Y[2];
+      const area = (xb - xa) * (yc - ya) - (yb - ya) * (xc - xa);
+      if (!(Math.abs(area) > 1e-9)) continue;
+      const bx0 = Math.min(Math.max(Math.ceil(Math.min(xa, xb, xc) - eps), 0), width);
+      const by0 = Math.min(Math.max(Math.ceil(Math.min(ya, yb, yc) - eps), 0), height);
+      const bx1 = Math.min(Math.floor(Math.max(xa, xb, xc) + eps), width - 1);
+      const by1 = Math.min(Math.floor(Math.max(ya, yb, yc) + eps), height - 1);
+      if (bx1 < bx0 || by1 < by0) continue;
+      const inv = 1 / area;
+      // barycentric weights w_k = A_k x + B_k y + C_k; 1/z = Zx x + Zy y + Zc (linear in screen space)
+      const A0 = (yb - yc) * inv, A1 = (yc - ya) * inv, A2 = (ya - yb) * inv;
+      const B0 = (xc - xb) * inv, B1 = (xa - xc) * inv, B2 = (xb - xa) * inv;
+      const C0 = (xb * yc - xc * yb) * inv, C1 = (xc * ya - xa * yc) * inv, C2 = (xa * yb - xb * ya) * inv;
+      const iza = 1 / Z[0], izb = 1 / Z[1], izc = 1 / Z[2];
+      const Zx = A0 * iza + A1 * izb + A2 * izc, Zy = B0 * iza + B1 * izb + B2 * izc;
+      const Zc = C0 * iza + C1 * izb + C2 * izc;
+      for (let py = by0; py <= by1; py++) {
+        const r0 = B0 * py + C0, r1 = B1 * py + C1, r2 = B2 * py + C2;
+        for (let px = bx0, p = py * width + bx0; px <= bx1; px++, p++) {
+          const w0 = A0 * px + r0, w1 = A1 * px + r1, w2 = A2 * px + r2;
+          if (w0 < -eps || w1 < -eps || w2 < -eps) continue;
+          const zp = f(1 / (Zx * px + Zy * py + Zc));
+          const k = w0 >= w1 ? (w0 >= w2 ? 0 : 2) : w1 >= w2 ? 1 : 2; // the nearest corner (first on ties)
+          const i = V[k];
+          const old = index[p];
+          if (old < 0 || zp < zbuf[p] || (zp === zbuf[p] && i < old)) {
+            zbuf[p] = zp;
+            index[p] = i;
+          }
+        }
+      }
+    }
+  }
 }
 
 const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;

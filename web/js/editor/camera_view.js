@@ -1,6 +1,6 @@
 /**
  * Trajectory Editor: the camera view, the current frame rendered like RealCam Point Cloud Render (at the
- * scene's aspect, letterboxed). Methods mixed into the editor class (editor/core.js).
+ * scene's aspect, letterboxed), with its default "mesh" rule (realcam_math.js meshDensify / meshTriangles). Methods mixed into the editor class (editor/core.js).
  */
 import * as M from "../realcam_math.js";
 import { MAX_CAMERA_VIEW_WIDTH, MAX_WIDTH } from "./dom.js";
@@ -24,7 +24,7 @@ export const cameraView = {
     if (off.width !== rw || off.height !== rh) { off.width = rw; off.height = rh; }
     const octx = off.getContext("2d");
     if (this.cloud) {
-      this.cameraBuffers = M.renderPointCloud(this.cloud, K, pose, rw, rh, { splat: 2, background: [0, 0, 0], mode: "surface" }, this.cameraBuffers);
+      this.cameraBuffers = M.renderPointCloud(this.cloud, K, pose, rw, rh, { splat: 2, background: [0, 0, 0], mode: "mesh" }, this.cameraBuffers);
       octx.putImageData(new ImageData(this.cameraBuffers.rgba, rw, rh), 0, 0);
     } else {
       octx.fillStyle = "#000";
