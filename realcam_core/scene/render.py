@@ -192,8 +192,8 @@ def render_point_cloud(
     also rasterises the source grid's stretched quads, cut at depth jumps (`realcam_core/scene/render_mesh.py`;
     needs grid_width); "surface" instead closes the gaps between splats in the output image (`_GapFill`).
     grid_width: set when the points are the pixels of a source image of this width in row-major
-    order (point i = pixel (i // W, i % W); invalid ones may be culled, e.g. at z = 0): "surface"
-    then only joins points that are neighbours in that image.
+    order (point i = pixel (i // W, i % W)), in the source camera's frame: points with z <= 0 there are
+    pixels without depth and are never drawn; "surface" / "mesh" only join neighbours in that image.
     Runs on the device of `points`; returns a RenderResult on that device.
     """
     _tensor(points, "points", "(P, 3)")
@@ -251,6 +251,12 @@ def render_point_cloud(
     M = (Kp @ w2c[:, :3, :]).to(device=device, dtype=torch.float32)  # (N, 3, 4) projection matrices
 
     pts = points.to(torch.float32).T.contiguous()  # (3, P)
+    # A source grid's points all lie in front of the source camera (the world frame): z <= 0 is a pixel
+    # without depth (scene_grid_cloud puts those at the origin), which must stay empty from every camera.
+    holes = None
+    if grid_width is not None:
+        holes = pts[2] <= 0
+        holes = holes if bool(holes.any()) else None
     table = torch.cat([colors.to(torch.float32), torch.tensor([bg], dtype=torch.float32, device=device)], 0)
     if out is None:
         frames = torch.empty(n_frames, height, width, 3, dtype=torch.float32, device=device)
@@ -289,7 +295,7 @@ def render_point_cloud(
             gap_fill: _GapFill | MeshFill | None) -> None:
         _render_frames(ws, M[s0 : s0 + n], pts, table, frames[s0 : s0 + n], depth[s0 : s0 + n],
                        visible[s0 : s0 + n], chunk, sub, near, scale, wp, hp, height, width, pad, taps, half_bit,
-                       idx_bits, cb, gap_fill)
+                       idx_bits, cb, gap_fill, holes)
 
     def make_fill(ws: dict[str, torch.Tensor]) -> _GapFill | MeshFill | None:
         if mode == "mesh":  # stretched quads of the source grid densified or as triangles (render_mesh.py)
@@ -374,8 +380,10 @@ def _render_frames(ws: dict[str, torch.Tensor], M: torch.Tensor, pts: torch.Tens
                    frames: torch.Tensor, depth: torch.Tensor, visible: torch.Tensor, chunk: int, sub: int,
                    near: float, scale: float, wp: int, hp: int, height: int, width: int, pad: int,
                    taps: list[tuple[int, int]], half_bit: int, idx_bits: int,
-                   callback: Callable[[int], None] | None, gap_fill: _GapFill | MeshFill | None = None) -> None:
-    """The render loop of `render_point_cloud` (arguments prepared and checked there)."""
+                   callback: Callable[[int], None] | None, gap_fill: _GapFill | MeshFill | None = None,
+                   holes: torch.Tensor | None = None) -> None:
+    """The render loop of `render_point_cloud` (arguments prepared and checked there); `holes` (P,) bool marks
+    grid points that are no surface (never drawn)."""
     n_frames, n_points, device = M.shape[0], pts.shape[1], pts.device
     even = half_bit >= 0
     proj, iuv, flat, keys, zbuf = ws["proj"], ws["iuv"], ws["flat"], ws["keys"], ws["zbuf"]
@@ -396,6 +404,8 @@ def _render_frames(ws: dict[str, torch.Tensor], M: torch.Tensor, pts: torch.Tens
         n = min(chunk, n_frames - c0)
         pr = _project(M[c0 : c0 + n], pts, proj[:n])  # (n, 3, P): (u*z, v*z, z) in padded (half) pixels
         z = F.threshold_(pr[:, 2], near, math.inf)  # z if z > near else +inf: culled points never win
+        if holes is not None:  # a source grid's invalid pixels sit at the origin, in front of a camera moved back
+            z.masked_fill_(holes, math.inf)
         z_cam[:n].copy_(z)
         uv = torch.div(pr[:, :2], z[:, None], out=pr[:, :2])  # culled: finite / inf = position 0
         uv[:, 0].clamp_(0, scale * wp - 1)

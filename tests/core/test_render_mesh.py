@@ -184,3 +184,23 @@ def test_slot_and_general_rasterisers_agree(one_thread, monkeypatch):
         out.append(render_scene(scene, c2w, 3 * H, 3 * W, K=K3, mode="mesh"))
     assert torch.equal(out[0].frames, out[1].frames) and torch.equal(out[0].depth, out[1].depth)
     assert out[0].visible.float().mean() > render_scene(scene, c2w, 3 * H, 3 * W, K=K3, mode="points").visible.float().mean() + 0.1
+
+
+@pytest.mark.parametrize("mode", ["mesh", "surface", "points"])
+def test_pixels_without_depth_stay_empty_when_the_camera_moves_back(mode):
+    """scene_grid_cloud puts a pixel without depth at the origin (the source camera's centre); a camera moved
+    back sees that point in front of it, so it must be culled as a hole, not drawn as a dot."""
+    h, w = 24, 32
+    depth = torch.full((h, w), 3.0)
+    depth[12, 16] = 0.0  # one pixel without depth, painted red
+    image = torch.zeros(h, w, 3)
+    image[..., 1] = 1.0
+    image[12, 16] = torch.tensor([1.0, 0.0, 0.0])
+    K = torch.tensor([[20.0, 0.0, 16.0], [0.0, 20.0, 12.0], [0.0, 0.0, 1.0]])
+    scene = Scene(image=image, depth=depth, K=K, mask=depth > 0).validate()
+    c2w = torch.eye(4).repeat(2, 1, 1)
+    c2w[1, 2, 3] = -1.0  # one metre back: the origin is 1 m in front of this camera, the wall 4 m
+    out = render_scene(scene, c2w, mode=mode)
+    red = (out.frames[..., 0] > 0.5) & (out.frames[..., 1] < 0.5)
+    assert not bool(red.any()), f"{mode}: the depthless pixel was drawn at {red.nonzero().tolist()}"
+    assert bool(out.visible[1].any())  # the wall itself is drawn
