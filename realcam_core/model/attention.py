@@ -29,7 +29,7 @@ _MAX_BATCH_HEADS = 65535
 EPIPOLAR_BACKENDS = ("auto", "sparse", "dense")
 # auto: sparse on the CPU when the plan computes at most this fraction of the (query, key) pairs. The
 # gathered path does ~2x the work per computed pair of dense SDPA (gathers, short rows), so it wins below
-# ~0.5; the 256 model's masks plan to 9-22 % (bench/epipolar_attention.py). On CUDA dense stays the
+# ~0.5; the 256 model's masks plan to 8 % (d = 8) and 24 % (d = 16), bench/epipolar_attention.py. On CUDA dense stays the
 # default until a GPU run of bench/gpu_generate.py --compare-attention says otherwise (not measured yet).
 AUTO_SPARSE_MAX_FRACTION = 0.35
 AUTO_SPARSE_MIN_TOKENS = 1024
