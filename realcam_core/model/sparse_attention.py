@@ -242,7 +242,7 @@ def sparse_epipolar_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
     for sel, plan in plans:
         qs, ks, vs = q[sel], k[sel], v[sel]
         split = bool(plan.own)
-        lse_other = q.new_empty((nbatch, heads, length)) if split else None
+        lse_other = q.new_empty((nbatch, heads, length), dtype=torch.float32) if split else None  # float32 always
         for qi, o, lse in _run_buckets(plan.buckets, qs, ks, vs, heads, bufs, split):
             out[sel].index_copy_(1, qi, o)
             if split:
@@ -251,10 +251,10 @@ def sparse_epipolar_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
         # padded queries of a block repeat a real query, so writing them twice writes the same value
         for qi, o, lse in _run_buckets(plan.own, qs, ks[:, registers:], vs[:, registers:], heads, bufs, True):
             w = torch.sigmoid(lse - lse_other.index_select(2, qi))  # (nbatch, heads, m): weight of the own part
-            prev = out[sel].index_select(1, qi).view(nbatch, -1, heads, d)
-            o = o.view(nbatch, -1, heads, d)
+            prev = out[sel].index_select(1, qi).view(nbatch, -1, heads, d).float()
+            o = o.view(nbatch, -1, heads, d).float()
             merged = prev + w.transpose(1, 2)[..., None] * (o - prev)
-            out[sel].index_copy_(1, qi, merged.reshape(nbatch, -1, c))
+            out[sel].index_copy_(1, qi, merged.reshape(nbatch, -1, c).to(out.dtype))
     return out
 
 

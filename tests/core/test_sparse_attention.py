@@ -126,6 +126,13 @@ def test_plan_covers_every_allowed_pair_and_skips_most_of_a_real_epipolar_mask(o
         got = mod(x, mask)
     # float32 sums in another order: differences ~1e-6 of outputs ~|10|
     assert (got - ref).abs().max() <= 1e-6 * max(1.0, float(ref.abs().max())), (got - ref).abs().max()
+    # half precision on the CPU: the split plan's log-sum-exp comes back in float32, the output in bf16
+    mod_bf16 = _module(64, 2, 4, seed=1).to(torch.bfloat16)
+    with torch.no_grad():
+        mod_bf16.backend = "sparse"
+        got_bf16 = mod_bf16(x.to(torch.bfloat16), mask)
+    assert got_bf16.dtype == torch.bfloat16
+    assert (got_bf16.float() - ref).abs().max() <= 0.05 * max(1.0, float(ref.abs().max()))
 
 
 def test_auto_picks_sparse_only_on_large_sparse_cpu_masks(one_thread, monkeypatch):
