@@ -91,6 +91,8 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--modules", action="store_true", help="per masked level, one attention module only")
+    ap.add_argument("--backends", nargs="+", default=["dense", "sparse"], choices=["dense", "sparse", "auto"],
+                    help="whole call: backends to interleave, dense first (auto = sparse where it plans to win)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     dev = torch.device(args.device)
@@ -127,16 +129,17 @@ def main() -> None:
         peak = torch.cuda.max_memory_allocated() - base if dev.type == "cuda" else mem.peak - mem.base
         return dt, peak, out
 
+    backends = ["dense"] + [b for b in args.backends if b != "dense"]
     first = {}
-    for backend in ("dense", "sparse"):
+    for backend in backends:
         first[backend] = call(backend)[0]
         if backend == "dense":
             prep = next(iter(unet._camera_cache.values()))
-    times: dict[str, list[float]] = {"dense": [], "sparse": []}
-    peaks: dict[str, list[int]] = {"dense": [], "sparse": []}
+    times: dict[str, list[float]] = {b: [] for b in backends}
+    peaks: dict[str, list[int]] = {b: [] for b in backends}
     outs = {}
     for _ in range(args.repeats):
-        for backend in ("dense", "sparse"):
+        for backend in backends:
             dt, peak, outs[backend] = call(backend)
             times[backend].append(dt)
             peaks[backend].append(peak)
@@ -145,7 +148,6 @@ def main() -> None:
     plans = sum(plan_for(m, cfg.unet.num_register_tokens, 0).nbytes() for m in prep.masks.values())
     fracs = ", ".join(f"d={d}: {plan_for(m, cfg.unet.num_register_tokens, 0).computed_fraction:.1%} "
                       f"({m.dense()[0].float().mean():.1%} true)" for d, m in sorted(prep.masks.items()))
-    diff = float((outs["dense"] - outs["sparse"]).abs().max())
     ref = float(outs["dense"].abs().max())
     print(f"variant {args.variant}, {w}x{h}x{t}, device {dev}, {args.threads} threads, fp32, batch 1")
     print(f"masks: {fracs}; packed masks {packed * mb:.1f} MiB, sparse plans {plans * mb:.1f} MiB")
@@ -153,8 +155,9 @@ def main() -> None:
           "| peak rise MiB | max |out diff| |")
     print("|---|---|---|---|---|---|---|---|")
     best = {k: min(v) for k, v in times.items()}
-    rounds = ", ".join(f"{s / d:.2f}" for s, d in zip(times["sparse"], times["dense"], strict=True))
-    for k in ("dense", "sparse"):
+    for k in backends:
+        rounds = ", ".join(f"{s / d:.2f}" for s, d in zip(times[k], times["dense"], strict=True))
+        diff = float((outs["dense"] - outs[k]).abs().max())
         print(f"| {k} | {first[k]:.1f} | {', '.join(f'{v:.1f}' for v in times[k])} | {best[k]:.1f} | "
               f"{best[k] / best['dense']:.2f}x | {'-' if k == 'dense' else rounds} | {max(peaks[k]) * mb:.0f} | "
               f"{'-' if k == 'dense' else f'{diff:.1e} (max ref {ref:.2f})'} |")

@@ -28,10 +28,11 @@ _MAX_BATCH_HEADS = 65535
 # keys each block of queries may see (sparse_attention.py), "auto" = sparse where it measured faster.
 EPIPOLAR_BACKENDS = ("auto", "sparse", "dense")
 # auto: sparse on the CPU when the plan computes at most this fraction of the (query, key) pairs. The
-# gathered path does ~2x the work per computed pair of dense SDPA (gathers, short rows), so it wins below
-# ~0.5; the 256 model's masks plan to 9-22 % (bench/epipolar_attention.py). On CUDA dense stays the
-# default until a GPU run of bench/gpu_generate.py --compare-attention says otherwise (not measured yet).
-AUTO_SPARSE_MAX_FRACTION = 0.35
+# gathered path does more work per computed pair than dense SDPA (gathers, short rows, the own-frame merge):
+# measured (bench/epipolar_attention.py) it wins at 8-24 % (256: d = 8, 16; 512: d = 16 at 12 %, 0.37x) and
+# loses at 34 % (512: d = 32, 2,560 tokens, 1.14x), hence 0.3. On CUDA dense stays the default until a GPU
+# run of bench/gpu_generate.py --compare-attention says otherwise (not measured yet).
+AUTO_SPARSE_MAX_FRACTION = 0.3
 AUTO_SPARSE_MIN_TOKENS = 1024
 
 

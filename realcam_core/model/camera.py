@@ -163,6 +163,9 @@ class PackedMask:
     query_order: torch.Tensor | None = None
     # per-element masks this one was concatenated from: their cached sparse-attention plans are reused
     parts: tuple[PackedMask, ...] | None = None
+    # (Bm, L) query order for the keys of each query's own frame (epipolar masks: by the line a cell sees in
+    # its own frame, a different pencil from the other frames'), or None; see sparse_attention.build_plan
+    self_order: torch.Tensor | None = None
 
     @property
     def batch(self) -> int:
@@ -178,7 +181,8 @@ class PackedMask:
 
     def to(self, device: torch.device) -> PackedMask:
         order = None if self.query_order is None else self.query_order.to(device)
-        return PackedMask(self.packed.to(device), self.length, self.grid, order)
+        own = None if self.self_order is None else self.self_order.to(device)
+        return PackedMask(self.packed.to(device), self.length, self.grid, order, self_order=own)
 
 
 def epipolar_mask(F: torch.Tensor, rows: int, cols: int, d: int,
@@ -207,7 +211,30 @@ def epipolar_mask(F: torch.Tensor, rows: int, cols: int, d: int,
                     dist = (seg @ grid.T).abs_()  # (Tj, P, N)
                     ok = (dist < thr).transpose(0, 1).reshape(p1 - p0, length)
                     out[bi, i * n + p0:i * n + p1] = pack_bits(ok)
-    return PackedMask(out, length, (rows, cols), epipolar_query_order(F, grid))
+    return PackedMask(out, length, (rows, cols), epipolar_query_order(F, grid),
+                      self_order=epipolar_self_order(F, grid))
+
+
+def epipolar_self_order(F: torch.Tensor, grid: torch.Tensor) -> torch.Tensor:
+    """(B, T*N) token order, frame by frame, sorting each frame's cells by the line they see in their own frame.
+
+    F[i, i] comes from a perturbed zero translation (`perturb_zero_translations`), so a cell's own-frame line
+    passes through the cell and the epipole e = null(F[i, i]): cells on one line through e see the same line.
+    The lines l = p x e lie in the plane orthogonal to e, so their angle in an orthonormal basis (a, b) of that
+    plane orders them, epipole finite or at infinity alike. Only the order depends on it, never the mask.
+    """
+    b, t = F.shape[:2]
+    n = grid.shape[0]
+    out = torch.empty((b, t * n), dtype=torch.int64, device=F.device)
+    for bi in range(b):
+        for i in range(t):
+            f = F[bi, i, i].double()
+            e = torch.linalg.eigh(f.T @ f)[1][:, 0]
+            basis = torch.linalg.eigh(torch.eye(3, dtype=e.dtype, device=e.device) - torch.outer(e, e))[1][:, 1:]
+            lines = torch.cross(grid.double(), e.expand(n, 3), dim=1) @ basis  # (N, 2) coordinates in (a, b)
+            angle = torch.atan2(lines[:, 1], lines[:, 0]) % math.pi
+            out[bi, i * n:(i + 1) * n] = torch.argsort(angle, stable=True) + i * n
+    return out
 
 
 def epipolar_query_order(F: torch.Tensor, grid: torch.Tensor) -> torch.Tensor:

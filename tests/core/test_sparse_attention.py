@@ -96,17 +96,26 @@ def test_plan_covers_every_allowed_pair_and_skips_most_of_a_real_epipolar_mask(o
     n = mask.grid[0] * mask.grid[1]
     assert torch.equal(order.sort().values, torch.arange(mask.length))
     assert torch.equal(order // n, torch.arange(mask.length) // n)  # frame by frame
-    plan = build_plan(mask, 4, 0, block=32)
+    assert torch.equal(mask.self_order[0].sort().values, torch.arange(mask.length))
+    assert torch.equal(mask.self_order[0] // n, torch.arange(mask.length) // n)
     dense = mask.dense()[0]
-    covered = torch.zeros_like(dense)
-    for bucket in plan.buckets:
-        sub = unpack_bits(bucket.mask, bucket.width)
-        for qi, ki, mi in zip(bucket.queries, bucket.keys, sub, strict=True):
-            tok = ki >= 4
-            covered[qi[:, None], (ki[tok] - 4)[None]] |= mi[:, tok]
-            assert torch.equal(ki[:4], torch.arange(4)) and mi[:, :4].all()  # registers, always visible
-            assert not mi[:, 4:][:, ki[4:] < 4].any()  # padding keys are masked out
-    assert torch.equal(covered, dense)  # the plan reproduces the mask exactly
+    own_frame = (torch.arange(mask.length)[:, None] // n) == (torch.arange(mask.length)[None] // n)
+    unsplit = build_plan(mask, 4, 0, block=32, split=False)
+    plan = build_plan(mask, 4, 0, block=32)
+    assert not unsplit.own and plan.own  # the own-frame keys get their own blocks by default on the CPU
+    for parts in ([(unsplit.buckets, 4, dense)], [(plan.buckets, 4, dense & ~own_frame), (plan.own, 0, dense & own_frame)]):
+        for buckets, registers, expected in parts:
+            covered = torch.zeros_like(dense)
+            for bucket in buckets:
+                sub = unpack_bits(bucket.mask, bucket.width)
+                for qi, ki, mi in zip(bucket.queries, bucket.keys, sub, strict=True):
+                    r, col = (mi & (ki >= registers)[None]).nonzero(as_tuple=True)
+                    covered[qi[r], ki[col] - registers] = True
+                    assert torch.equal(ki[:registers], torch.arange(registers)) and mi[:, :registers].all()
+                    assert not mi[:, registers:][:, ki[registers:] < registers].any()  # padding keys masked out
+            assert torch.equal(covered, expected)  # the plan reproduces the mask exactly
+    # the own frame's lines are a different pencil: blocking them apart skips more pairs
+    assert plan.computed_fraction < 0.9 * unsplit.computed_fraction, (plan.computed_fraction, unsplit.computed_fraction)
     assert plan.computed_fraction < 0.5 and dense.float().mean() < 0.15
     x = torch.randn(1, mask.length, 64)
     mod = _module(64, 2, 4, seed=1)
@@ -117,6 +126,13 @@ def test_plan_covers_every_allowed_pair_and_skips_most_of_a_real_epipolar_mask(o
         got = mod(x, mask)
     # float32 sums in another order: differences ~1e-6 of outputs ~|10|
     assert (got - ref).abs().max() <= 1e-6 * max(1.0, float(ref.abs().max())), (got - ref).abs().max()
+    # half precision on the CPU: the split plan's log-sum-exp comes back in float32, the output in bf16
+    mod_bf16 = _module(64, 2, 4, seed=1).to(torch.bfloat16)
+    with torch.no_grad():
+        mod_bf16.backend = "sparse"
+        got_bf16 = mod_bf16(x.to(torch.bfloat16), mask)
+    assert got_bf16.dtype == torch.bfloat16
+    assert (got_bf16.float() - ref).abs().max() <= 0.05 * max(1.0, float(ref.abs().max()))
 
 
 def test_auto_picks_sparse_only_on_large_sparse_cpu_masks(one_thread, monkeypatch):
