@@ -62,13 +62,14 @@ def test_surface_render_of_a_tilted_plane_is_its_analytic_projection(one_thread)
     assert rel.max() < 0.2 and rel.mean() < 0.05  # the depth of a neighbouring sample of the same plane
 
 
-def test_depth_jump_is_cut_and_the_disocclusion_stays_empty(one_thread):
+@pytest.mark.parametrize("mode", ["surface", "mesh"])
+def test_depth_jump_is_cut_and_the_disocclusion_stays_empty(one_thread, mode):
     # a near board (2 m) over the left half of a far wall (6 m); the camera moves 0.5 m right,
-    # which uncovers a strip of wall the source never saw: surface mode must not bridge it
+    # which uncovers a strip of wall the source never saw: neither grid mode may bridge it (no rubber sheet)
     depth = torch.full((H, W), 6.0)
     depth[:, : W // 2] = 2.0
     scene = _scene(depth)
-    res = render_scene(scene, _pose(t=(0.5, 0.0, 0.0))[None], mode="surface")
+    res = render_scene(scene, _pose(t=(0.5, 0.0, 0.0))[None], mode=mode)
     # the board's right edge (source column centre W/2 - 0.5 at x = (W/2 - 0.5 - W/2) / F * 2) moves by
     # -F * 0.5 / 2 = -8 px; the wall's first column by -F * 0.5 / 6 = -2.67 px: columns between are unseen
     board_edge = (W / 2 - 0.5) - F * 0.5 / 2.0
