@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..camera.intrinsics import default_K, denormalize_K, fit_intrinsics
+from ..camera.intrinsics import default_K, denormalize_K, fit_intrinsics, normalize_K
 from ..errors import input_error, require
 from ..scene.types import Scene
 from ..trajectory.types import Trajectory
@@ -292,10 +292,8 @@ def track_camera(
     c2w = est.c2w.clone()
     c2w[:, :3, 3] *= float(scale)
     K = est.K if est.K is not None else default_K(h, w, dtype=torch.float64)
-    K_norm = K.clone()
-    K_norm[0] /= w
-    K_norm[1] /= h
-    return Trajectory.from_frames(c2w.float(), K_norm.float().expand(n, 3, 3).clone()), est
+    K_norm = normalize_K(K, h, w).float()
+    return Trajectory.from_frames(c2w.float(), K_norm.expand(n, 3, 3).clone()), est
 
 
 def track_camera_report(frames: torch.Tensor, scene: Scene | None = None, intrinsics: str = "auto", seed: int = 0,
