@@ -207,8 +207,21 @@ def under_load(args: argparse.Namespace) -> None:
     c2w = trajectory(frames)
     kw = {"splat": args.splat, "mode": args.mode, "grid_width": None if args.mode == "points" else width}
     threads = torch.get_num_threads()
-    original = render_mod._busy_cpus
+    original, workers_now = render_mod._busy_cpus, render_mod._workers_for_call
     picked: list[int] = []  # the thread count the per-call choice took, per call
+    if args.preview:  # the render node's path: render_preview of a Scene (grid cloud, shaping mask)
+        from realcam_core.scene.render import render_preview
+        from realcam_core.scene.types import Scene
+
+        rgb, depth_mm, meta = _room_module().make_room(width, height)
+        depth = torch.from_numpy(depth_mm.astype("float32")) / 1000.0
+        sc = Scene(image=torch.from_numpy(rgb).float() / 255.0, depth=depth, K=K, mask=depth > 0).validate()
+
+        def render() -> None:
+            render_preview(sc, c2w, height, width, splat=args.splat, mode=args.mode)
+    else:
+        def render() -> None:
+            render_point_cloud(pts, cols, K, c2w, height, width, **kw)
 
     def probe() -> int:
         busy = original()
@@ -216,37 +229,49 @@ def under_load(args: argparse.Namespace) -> None:
         picked.append(threads if busy + threads <= cpus else 1)
         return busy
 
-    configs = [
-        (f"always {threads} torch threads (before)", threads, lambda: 0),
-        ("always one thread", 1, original),
-        (f"{threads} threads, one while the CPUs are busy (now)", threads, probe),
-    ]
+    def serial(device, n_chunks) -> int:
+        return 1
 
-    def call(n: int, workers):
+    def fixed(n: int):
+        return lambda device, n_chunks: max(1, min(n, n_chunks))
+
+    # (name, torch threads, busy-CPU probe, frame workers per call)
+    configs = [
+        (f"always {threads} torch threads (before)", threads, lambda: 0, serial),
+        ("always one thread", 1, original, serial),
+        (f"{threads} threads, one while the CPUs are busy (previous)", threads, probe, serial),
+        (f"frame workers, {threads} x 1 thread (now)", threads, original, workers_now),
+    ] + [(f"frame workers, {n} x 1 thread", threads, original, fixed(n)) for n in args.extra_workers]
+
+    def call(n: int, busy, workers):
         def run() -> None:
             torch.set_num_threads(n)
-            render_mod._busy_cpus = workers  # the busy-CPU probe the renderer uses
+            render_mod._busy_cpus = busy  # the busy-CPU probe the renderer uses
+            render_mod._workers_for_call = workers
             try:
-                render_point_cloud(pts, cols, K, c2w, height, width, **kw)
+                render()
             finally:
-                render_mod._busy_cpus = original
+                render_mod._busy_cpus, render_mod._workers_for_call = original, workers_now
                 torch.set_num_threads(threads)
         return run
 
-    print(f"16 frames at 512x320, mode {args.mode}, {os.cpu_count()} CPUs, {args.repeats} interleaved rounds; "
-          f"loaded = two `while True: pass` processes beside it; load average before: {os.getloadavg()[0]:.2f}")
-    times = _interleaved([call(n, w) for _, n, w in configs], args.repeats)
+    what = "render_preview (the node's path)" if args.preview else "render_point_cloud"
+    print(f"16 frames at 512x320, {what}, mode {args.mode}, {os.cpu_count()} CPUs, {args.repeats} interleaved "
+          f"rounds; loaded = two `while True: pass` processes beside it; load average before: "
+          f"{os.getloadavg()[0]:.2f}")
+    times = _interleaved([call(n, b, w) for _, n, b, w in configs], args.repeats)
     n_quiet = args.repeats + 1  # warm-up + quiet rounds
     chosen_q, chosen_l = picked[:n_quiet], picked[n_quiet:]
     print("| renderer | quiet median ms | quiet worst | loaded median ms | loaded worst | loaded / own quiet "
           "| loaded / best quiet |")
     print("|---|---|---|---|---|---|---|")
     rows = [(name, statistics.median(q), max(q), statistics.median(ld), max(ld))
-            for (name, _, _), (q, ld) in zip(configs, times, strict=True)]
+            for (name, _, _, _), (q, ld) in zip(configs, times, strict=True)]
     best_quiet = min(r[1] for r in rows)
     for name, qm, qw, lm, lw in rows:
         print(f"| {name} | {qm:.1f} | {qw:.1f} | {lm:.1f} | {lw:.1f} | {lm / qm:.2f} | {lm / best_quiet:.2f} |")
-    print(f"threads the per-call choice took: quiet {chosen_q[1:]}, loaded {chosen_l}")
+    print(f"threads the previous per-call choice took: quiet {chosen_q[1:]}, loaded {chosen_l}; "
+          f"load average after: {os.getloadavg()[0]:.2f}")
 
 
 def _preview_child(spec: str, how: str, mode: str) -> None:
@@ -306,6 +331,9 @@ def main() -> None:
     ap.add_argument("--chunk", type=int, default=None, help="frames per pass (default: the renderer's)")
     ap.add_argument("--mode", default="points", choices=["points", "surface", "mesh"])
     ap.add_argument("--under-load", action="store_true", help="the quiet vs busy-machine table")
+    ap.add_argument("--preview", action="store_true", help="--under-load: time render_preview (the node's path)")
+    ap.add_argument("--extra-workers", type=int, nargs="*", default=[],
+                    help="--under-load: more rows, frame workers fixed at these counts")
     ap.add_argument("--peak-preview", action="store_true", help="peak memory of the node's path, before / now")
     ap.add_argument("--size", default="1024x576", help="--peak-preview: output size")
     ap.add_argument("--frames", type=int, default=400, help="--peak-preview: frames")

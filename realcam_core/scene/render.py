@@ -50,7 +50,7 @@ import os
 import sys
 import threading
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -64,6 +64,7 @@ from .geometry import check_finite as _finite
 from .geometry import check_tensor as _tensor
 from .geometry import scene_grid_cloud, scene_point_cloud
 from .render_mesh import MeshFill
+from .render_workers import run_frame_workers
 from .types import Scene
 
 __all__ = [
@@ -291,23 +292,27 @@ def render_point_cloud(
         specs |= _GapFill.buffers(sub, height, width)
     if not _LITTLE_ENDIAN:
         specs |= {"key_lo": ((chunk, n_points), i32), "z_cam": ((chunk, n_points), f32)}
-    def run(ws: dict[str, torch.Tensor], s0: int, n: int, cb: Callable[[int], None] | None,
-            gap_fill: _GapFill | MeshFill | None) -> None:
-        _render_frames(ws, M[s0 : s0 + n], pts, table, frames[s0 : s0 + n], depth[s0 : s0 + n],
-                       visible[s0 : s0 + n], chunk, sub, near, scale, wp, hp, height, width, pad, taps, half_bit,
-                       idx_bits, cb, gap_fill, holes)
+    M_pix = (Kb @ w2c[:, :3, :]).to(device=device, dtype=torch.float32) if mode == "mesh" else None
 
     def make_fill(ws: dict[str, torch.Tensor]) -> _GapFill | MeshFill | None:
         if mode == "mesh":  # stretched quads of the source grid densified or as triangles (render_mesh.py)
-            M_pix = (Kb @ w2c[:, :3, :]).to(device=device, dtype=torch.float32)
             return MeshFill(pts, M_pix, grid_width, height, width, near, scale, (wp, hp), idx_bits, fp.even,
                             pad + (0.5 if fp.even else 0.0), splat)
         return _GapFill(ws, height, width, idx_bits, grid_width) if mode == "surface" else None
 
+    def work(chunks: Iterable[int], done: Callable[[int, int], None] | None) -> None:
+        # one worker: its own scratch and gap filler (MeshFill keeps per-render state: one per worker)
+        with _Workspace(device, specs) as ws:
+            _render_frames(ws, M, pts, table, frames, depth, visible, chunk, sub, near, scale, wp, hp, height,
+                           width, pad, taps, half_bit, idx_bits, chunks, done, make_fill(ws), holes)
+
     try:
-        with _threads_for_call(device):
-            with _Workspace(device, specs) as ws:
-                run(ws, 0, n_frames, callback, make_fill(ws))
+        workers = _workers_for_call(device, -(-n_frames // chunk))
+        if workers > 1:
+            run_frame_workers(work, n_frames, chunk, workers, callback)
+        else:
+            with _threads_for_call(device):
+                work(range(0, n_frames, chunk), None if callback is None else (lambda c0, n: callback(c0 + n)))
     except BaseException as exc:
         # Interrupted (ComfyUI's cancel raises from the callback) or failed: the caller may keep the
         # exception, and its traceback the frames' locals; drop the outputs so their memory goes now.
@@ -355,6 +360,14 @@ def _busy_cpus() -> int:
     return most
 
 
+def _workers_for_call(device: torch.device, n_chunks: int) -> int:
+    """Frame workers for one render (`render_workers.py`): on the CPU one per torch thread, each on its
+    own chunks with one intra-op thread, so that no thread waits for another after every op."""
+    if device.type != "cpu":
+        return 1
+    return max(1, min(torch.get_num_threads(), n_chunks))
+
+
 @contextmanager
 def _threads_for_call(device: torch.device):
     """Torch threads for one CPU render: torch's setting while the cores are free, else one.
@@ -379,11 +392,12 @@ def _threads_for_call(device: torch.device):
 def _render_frames(ws: dict[str, torch.Tensor], M: torch.Tensor, pts: torch.Tensor, table: torch.Tensor,
                    frames: torch.Tensor, depth: torch.Tensor, visible: torch.Tensor, chunk: int, sub: int,
                    near: float, scale: float, wp: int, hp: int, height: int, width: int, pad: int,
-                   taps: list[tuple[int, int]], half_bit: int, idx_bits: int,
-                   callback: Callable[[int], None] | None, gap_fill: _GapFill | MeshFill | None = None,
+                   taps: list[tuple[int, int]], half_bit: int, idx_bits: int, chunks: Iterable[int],
+                   done: Callable[[int, int], None] | None, gap_fill: _GapFill | MeshFill | None = None,
                    holes: torch.Tensor | None = None) -> None:
-    """The render loop of `render_point_cloud` (arguments prepared and checked there); `holes` (P,) bool marks
-    grid points that are no surface (never drawn)."""
+    """The render loop of `render_point_cloud` (arguments prepared and checked there) for the chunks of frames
+    starting at `chunks` (all, or the ones a frame worker takes); done(c0, n) runs after each. `holes` (P,) bool
+    marks grid points that are no surface (never drawn)."""
     n_frames, n_points, device = M.shape[0], pts.shape[1], pts.device
     even = half_bit >= 0
     proj, iuv, flat, keys, zbuf = ws["proj"], ws["iuv"], ws["flat"], ws["keys"], ws["zbuf"]
@@ -400,7 +414,7 @@ def _render_frames(ws: dict[str, torch.Tensor], M: torch.Tensor, pts: torch.Tens
     idx_mask = (1 << idx_bits) - 1
     empty_key = (_FLT_MAX_BITS << 32) | n_points
 
-    for c0 in range(0, n_frames, chunk):
+    for c0 in chunks:
         n = min(chunk, n_frames - c0)
         pr = _project(M[c0 : c0 + n], pts, proj[:n])  # (n, 3, P): (u*z, v*z, z) in padded (half) pixels
         z = F.threshold_(pr[:, 2], near, math.inf)  # z if z > near else +inf: culled points never win
@@ -447,8 +461,8 @@ def _render_frames(ws: dict[str, torch.Tensor], M: torch.Tensor, pts: torch.Tens
             torch.index_select(table, 0, win.view(-1), out=frames[f0 : f0 + m].view(-1, 3))
             vis = torch.ne(win, n_points, out=visible[f0 : f0 + m])
             dep.mul_(vis)
-        if callback is not None:
-            callback(c0 + n)
+        if done is not None:
+            done(c0, n)
 
 
 class _Workspace:
