@@ -36,6 +36,7 @@ Two more tables:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib.util
 import json
 import math
@@ -207,7 +208,7 @@ def under_load(args: argparse.Namespace) -> None:
     c2w = trajectory(frames)
     kw = {"splat": args.splat, "mode": args.mode, "grid_width": None if args.mode == "points" else width}
     threads = torch.get_num_threads()
-    original, workers_now = render_mod._busy_cpus, render_mod._workers_for_call
+    original, choice = render_mod._busy_cpus, render_mod._threads_for_call
     picked: list[int] = []  # the thread count the per-call choice took, per call
     if args.preview:  # the render node's path: render_preview of a Scene (grid cloud, shaping mask)
         from realcam_core.scene.render import render_preview
@@ -223,35 +224,39 @@ def under_load(args: argparse.Namespace) -> None:
         def render() -> None:
             render_point_cloud(pts, cols, K, c2w, height, width, **kw)
 
+    first = [False]  # the first probe of a call decides (render_preview probes again inside if it took all)
+
     def probe() -> int:
         busy = original()
         cpus = len(os.sched_getaffinity(0))
-        picked.append(threads if busy + threads <= cpus else 1)
+        if first[0]:
+            picked.append(threads if busy + threads <= cpus else 1)
+            first[0] = False
         return busy
 
-    def serial(device, n_chunks) -> int:
-        return 1
+    def render_only(device):  # the choice as it was: render_point_cloud's own calls only, not render_preview's
+        return contextlib.nullcontext() if sys._getframe(1).f_code.co_name == "render_preview" else choice(device)
 
-    def fixed(n: int):
-        return lambda device, n_chunks: max(1, min(n, n_chunks))
-
-    # (name, torch threads, busy-CPU probe, frame workers per call)
+    # (name, torch threads, busy-CPU probe, thread choice)
     configs = [
-        (f"always {threads} torch threads (before)", threads, lambda: 0, serial),
-        ("always one thread", 1, original, serial),
-        (f"{threads} threads, one while the CPUs are busy (previous)", threads, probe, serial),
-        (f"frame workers, {threads} x 1 thread (now)", threads, original, workers_now),
-    ] + [(f"frame workers, {n} x 1 thread", threads, original, fixed(n)) for n in args.extra_workers]
+        (f"always {threads} torch threads (before)", threads, lambda: 0, choice),
+        ("always one thread", 1, original, choice),
+        (f"{threads} threads, one while the CPUs are busy (now)", threads, probe, choice),
+    ]
+    if args.preview:
+        configs.insert(2, (f"{threads} threads, one while busy, render_point_cloud only (previous)", threads,
+                           original, render_only))
 
-    def call(n: int, busy, workers):
+    def call(n: int, busy, threads_for_call):
         def run() -> None:
             torch.set_num_threads(n)
             render_mod._busy_cpus = busy  # the busy-CPU probe the renderer uses
-            render_mod._workers_for_call = workers
+            render_mod._threads_for_call = threads_for_call
+            first[0] = True
             try:
                 render()
             finally:
-                render_mod._busy_cpus, render_mod._workers_for_call = original, workers_now
+                render_mod._busy_cpus, render_mod._threads_for_call = original, choice
                 torch.set_num_threads(threads)
         return run
 
@@ -270,7 +275,7 @@ def under_load(args: argparse.Namespace) -> None:
     best_quiet = min(r[1] for r in rows)
     for name, qm, qw, lm, lw in rows:
         print(f"| {name} | {qm:.1f} | {qw:.1f} | {lm:.1f} | {lw:.1f} | {lm / qm:.2f} | {lm / best_quiet:.2f} |")
-    print(f"threads the previous per-call choice took: quiet {chosen_q[1:]}, loaded {chosen_l}; "
+    print(f"threads the per-call choice took: quiet {chosen_q[1:]}, loaded {chosen_l}; "
           f"load average after: {os.getloadavg()[0]:.2f}")
 
 
@@ -332,8 +337,6 @@ def main() -> None:
     ap.add_argument("--mode", default="points", choices=["points", "surface", "mesh"])
     ap.add_argument("--under-load", action="store_true", help="the quiet vs busy-machine table")
     ap.add_argument("--preview", action="store_true", help="--under-load: time render_preview (the node's path)")
-    ap.add_argument("--extra-workers", type=int, nargs="*", default=[],
-                    help="--under-load: more rows, frame workers fixed at these counts")
     ap.add_argument("--peak-preview", action="store_true", help="peak memory of the node's path, before / now")
     ap.add_argument("--size", default="1024x576", help="--peak-preview: output size")
     ap.add_argument("--frames", type=int, default=400, help="--peak-preview: frames")

@@ -50,7 +50,7 @@ import os
 import sys
 import threading
 import traceback
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -64,7 +64,6 @@ from .geometry import check_finite as _finite
 from .geometry import check_tensor as _tensor
 from .geometry import scene_grid_cloud, scene_point_cloud
 from .render_mesh import MeshFill
-from .render_workers import run_frame_workers
 from .types import Scene
 
 __all__ = [
@@ -292,27 +291,23 @@ def render_point_cloud(
         specs |= _GapFill.buffers(sub, height, width)
     if not _LITTLE_ENDIAN:
         specs |= {"key_lo": ((chunk, n_points), i32), "z_cam": ((chunk, n_points), f32)}
-    M_pix = (Kb @ w2c[:, :3, :]).to(device=device, dtype=torch.float32) if mode == "mesh" else None
+    def run(ws: dict[str, torch.Tensor], s0: int, n: int, cb: Callable[[int], None] | None,
+            gap_fill: _GapFill | MeshFill | None) -> None:
+        _render_frames(ws, M[s0 : s0 + n], pts, table, frames[s0 : s0 + n], depth[s0 : s0 + n],
+                       visible[s0 : s0 + n], chunk, sub, near, scale, wp, hp, height, width, pad, taps, half_bit,
+                       idx_bits, cb, gap_fill, holes)
 
     def make_fill(ws: dict[str, torch.Tensor]) -> _GapFill | MeshFill | None:
         if mode == "mesh":  # stretched quads of the source grid densified or as triangles (render_mesh.py)
+            M_pix = (Kb @ w2c[:, :3, :]).to(device=device, dtype=torch.float32)
             return MeshFill(pts, M_pix, grid_width, height, width, near, scale, (wp, hp), idx_bits, fp.even,
                             pad + (0.5 if fp.even else 0.0), splat)
         return _GapFill(ws, height, width, idx_bits, grid_width) if mode == "surface" else None
 
-    def work(chunks: Iterable[int], done: Callable[[int, int], None] | None) -> None:
-        # one worker: its own scratch and gap filler (MeshFill keeps per-render state: one per worker)
-        with _Workspace(device, specs) as ws:
-            _render_frames(ws, M, pts, table, frames, depth, visible, chunk, sub, near, scale, wp, hp, height,
-                           width, pad, taps, half_bit, idx_bits, chunks, done, make_fill(ws), holes)
-
     try:
-        workers = _workers_for_call(device, -(-n_frames // chunk))
-        if workers > 1:
-            run_frame_workers(work, n_frames, chunk, workers, callback)
-        else:
-            with _threads_for_call(device):
-                work(range(0, n_frames, chunk), None if callback is None else (lambda c0, n: callback(c0 + n)))
+        with _threads_for_call(device):
+            with _Workspace(device, specs) as ws:
+                run(ws, 0, n_frames, callback, make_fill(ws))
     except BaseException as exc:
         # Interrupted (ComfyUI's cancel raises from the callback) or failed: the caller may keep the
         # exception, and its traceback the frames' locals; drop the outputs so their memory goes now.
@@ -360,12 +355,7 @@ def _busy_cpus() -> int:
     return most
 
 
-def _workers_for_call(device: torch.device, n_chunks: int) -> int:
-    """Frame workers for one render (`render_workers.py`): on the CPU one per torch thread, each on its
-    own chunks with one intra-op thread, so that no thread waits for another after every op."""
-    if device.type != "cpu":
-        return 1
-    return max(1, min(torch.get_num_threads(), n_chunks))
+_CHOICE = threading.local()  # .made: a `_threads_for_call` of this thread is active (its choice holds)
 
 
 @contextmanager
@@ -375,29 +365,35 @@ def _threads_for_call(device: torch.device):
     Each op of a frame is short (~0.1 ms at 512x320), so torch's threads meet at a barrier after
     every op; when another process holds a core, the descheduled thread stalls the rest (measured
     up to 25x slower with two CPU-bound processes beside a 2-thread render on 2 cores), while one
-    thread just runs at its share (bench/render.py --under-load).
+    thread just runs at its share (bench/render.py --under-load). One choice per call: nested calls
+    (render_preview's render_point_cloud, a render from a callback) keep it instead of probing again,
+    since each probe may see a passing task and a second chance to misfire costs a one-thread render.
     """
-    threads = torch.get_num_threads()
-    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    if device.type != "cpu" or threads <= 1 or _busy_cpus() + threads <= cpus:
+    if device.type != "cpu" or getattr(_CHOICE, "made", False):
         yield
         return
-    torch.set_num_threads(1)
+    threads = torch.get_num_threads()
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    one = threads > 1 and _busy_cpus() + threads > cpus
+    if one:
+        torch.set_num_threads(1)
+    _CHOICE.made = True
     try:
         yield
     finally:
-        torch.set_num_threads(threads)
+        _CHOICE.made = False
+        if one:
+            torch.set_num_threads(threads)
 
 
 def _render_frames(ws: dict[str, torch.Tensor], M: torch.Tensor, pts: torch.Tensor, table: torch.Tensor,
                    frames: torch.Tensor, depth: torch.Tensor, visible: torch.Tensor, chunk: int, sub: int,
                    near: float, scale: float, wp: int, hp: int, height: int, width: int, pad: int,
-                   taps: list[tuple[int, int]], half_bit: int, idx_bits: int, chunks: Iterable[int],
-                   done: Callable[[int, int], None] | None, gap_fill: _GapFill | MeshFill | None = None,
+                   taps: list[tuple[int, int]], half_bit: int, idx_bits: int,
+                   callback: Callable[[int], None] | None, gap_fill: _GapFill | MeshFill | None = None,
                    holes: torch.Tensor | None = None) -> None:
-    """The render loop of `render_point_cloud` (arguments prepared and checked there) for the chunks of frames
-    starting at `chunks` (all, or the ones a frame worker takes); done(c0, n) runs after each. `holes` (P,) bool
-    marks grid points that are no surface (never drawn)."""
+    """The render loop of `render_point_cloud` (arguments prepared and checked there); `holes` (P,) bool marks
+    grid points that are no surface (never drawn)."""
     n_frames, n_points, device = M.shape[0], pts.shape[1], pts.device
     even = half_bit >= 0
     proj, iuv, flat, keys, zbuf = ws["proj"], ws["iuv"], ws["flat"], ws["keys"], ws["zbuf"]
@@ -414,7 +410,7 @@ def _render_frames(ws: dict[str, torch.Tensor], M: torch.Tensor, pts: torch.Tens
     idx_mask = (1 << idx_bits) - 1
     empty_key = (_FLT_MAX_BITS << 32) | n_points
 
-    for c0 in chunks:
+    for c0 in range(0, n_frames, chunk):
         n = min(chunk, n_frames - c0)
         pr = _project(M[c0 : c0 + n], pts, proj[:n])  # (n, 3, P): (u*z, v*z, z) in padded (half) pixels
         z = F.threshold_(pr[:, 2], near, math.inf)  # z if z > near else +inf: culled points never win
@@ -461,8 +457,8 @@ def _render_frames(ws: dict[str, torch.Tensor], M: torch.Tensor, pts: torch.Tens
             torch.index_select(table, 0, win.view(-1), out=frames[f0 : f0 + m].view(-1, 3))
             vis = torch.ne(win, n_points, out=visible[f0 : f0 + m])
             dep.mul_(vis)
-        if done is not None:
-            done(c0, n)
+        if callback is not None:
+            callback(c0 + n)
 
 
 class _Workspace:
@@ -877,12 +873,13 @@ def render_preview(
         K_out = _tensor(K, "K", "(3, 3) or (N, 3, 3)").float()
         require(tuple(K_out.shape[-2:]) == (3, 3) and (K_out.ndim == 2 or K_out.shape[0] == c2w.shape[0]),
                 "K", f"(3, 3) or ({c2w.shape[0]}, 3, 3) pixel intrinsics", tuple(K_out.shape))
-    if mode in ("surface", "mesh"):
-        points, colors = scene_grid_cloud(scene)
-        grid_width = scene.width
-    else:
-        points, colors = scene_point_cloud(scene)
-        grid_width = None
+    with _threads_for_call(scene.depth.device):  # short ops too (see the blocks below)
+        if mode in ("surface", "mesh"):
+            points, colors = scene_grid_cloud(scene)
+            grid_width = scene.width
+        else:
+            points, colors = scene_point_cloud(scene)
+            grid_width = None
     dev = torch.device(device) if device is not None else points.device
     points, colors = points.to(dev), colors.to(dev)
     n = int(c2w.shape[0])
@@ -895,18 +892,21 @@ def render_preview(
                            torch.empty(b, height, width, dtype=torch.bool, device=dev))
     try:
         for b0 in range(0, n, b):
-            m = min(b, n - b0)
-            out = RenderResult(frames[b0 : b0 + m] if dev.type == "cpu" else scratch.frames[:m],
-                               scratch.depth[:m], scratch.visible[:m])
-            cb = None if callback is None else (lambda done, b0=b0: callback(b0 + done))
-            K_blk = K_out if K_out.ndim == 2 else K_out[b0 : b0 + m]
-            res = render_point_cloud(points, colors, K_blk, c2w[b0 : b0 + m], height, width, splat=splat,
-                                     callback=cb, out=out, mode=mode, grid_width=grid_width)
-            if dev.type != "cpu":
-                frames[b0 : b0 + m].copy_(res.frames)
-            visibility[b0 : b0 + m].copy_(res.visible)
-            shaping[b0 : b0 + m].copy_(shaping_mask(res.visible, k=mask_kernel))
-            res = out = None
+            # each block, masks and copies included, on the threads the render takes (`_threads_for_call`):
+            # those are short ops too, which stall on a busy machine like the render's own
+            with _threads_for_call(dev):
+                m = min(b, n - b0)
+                out = RenderResult(frames[b0 : b0 + m] if dev.type == "cpu" else scratch.frames[:m],
+                                   scratch.depth[:m], scratch.visible[:m])
+                cb = None if callback is None else (lambda done, b0=b0: callback(b0 + done))
+                K_blk = K_out if K_out.ndim == 2 else K_out[b0 : b0 + m]
+                res = render_point_cloud(points, colors, K_blk, c2w[b0 : b0 + m], height, width, splat=splat,
+                                         callback=cb, out=out, mode=mode, grid_width=grid_width)
+                if dev.type != "cpu":
+                    frames[b0 : b0 + m].copy_(res.frames)
+                visibility[b0 : b0 + m].copy_(res.visible)
+                shaping[b0 : b0 + m].copy_(shaping_mask(res.visible, k=mask_kernel))
+                res = out = None
     except BaseException as exc:
         frames = visibility = shaping = scratch = out = res = None  # noqa: F841 - see the docstring
         traceback.clear_frames(exc.__traceback__)

@@ -55,3 +55,75 @@ def test_busy_cpus_leaves_out_this_process(monkeypatch):
     monkeypatch.setattr("builtins.open", lambda p, *a, **k: FakeLoadavg() if p == "/proc/loadavg"
                         else real_open(p, *a, **k))
     assert R._busy_cpus() == 2
+
+
+def _tiny_scene():
+    from realcam_core.scene.types import Scene
+
+    h, w = 24, 32
+    K = torch.tensor([[20.0, 0.0, w / 2], [0.0, 20.0, h / 2], [0.0, 0.0, 1.0]])
+    image = torch.rand(h, w, 3, generator=torch.Generator().manual_seed(0))
+    depth = torch.full((h, w), 2.0)
+    return Scene(image=image, depth=depth, K=K, mask=depth > 0).validate()
+
+
+def _moving(n: int) -> torch.Tensor:
+    c2w = torch.eye(4).repeat(n, 1, 1)
+    c2w[:, 0, 3] = torch.linspace(0.0, 0.1, n)
+    return c2w
+
+
+@pytest.mark.parametrize("busy", [0, 2])
+def test_render_preview_runs_its_masks_and_copies_on_the_render_threads(monkeypatch, busy):
+    """The node's path (render_preview): while the CPUs are busy the masks and copies between the renders take
+    one thread too (their short ops stall at torch's barriers like the render's), and the thread count
+    comes back afterwards; while they are free everything keeps torch's threads."""
+    seen: dict[str, list[int]] = {"shaping": [], "render": []}
+    real_shaping = R.shaping_mask
+
+    def shaping(*a, **k):
+        seen["shaping"].append(torch.get_num_threads())
+        return real_shaping(*a, **k)
+
+    monkeypatch.setattr(R, "_busy_cpus", lambda: busy)
+    monkeypatch.setattr(R, "shaping_mask", shaping)
+    monkeypatch.setattr(R.os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    n = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        R.render_preview(_tiny_scene(), _moving(5), 24, 32, block=2,
+                         callback=lambda done: seen["render"].append(torch.get_num_threads()))
+        after = torch.get_num_threads()
+    finally:
+        torch.set_num_threads(n)
+    want = 2 if busy == 0 else 1
+    assert seen["shaping"] == [want] * 3  # 3 blocks of at most 2 frames
+    assert seen["render"] and set(seen["render"]) == {want}
+    assert after == 2
+
+
+def test_one_probe_per_block_nested_calls_keep_the_choice(monkeypatch):
+    """render_point_cloud inside render_preview (and a render from a callback) keeps the block's choice
+    instead of probing again: each probe may catch a passing task, and a misfire costs a one-thread call."""
+    probes: list[int] = []
+
+    def probe() -> int:
+        probes.append(1)
+        return 0
+
+    monkeypatch.setattr(R, "_busy_cpus", probe)
+    monkeypatch.setattr(R.os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    scene = _tiny_scene()
+    n = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        def nested(done: int) -> None:  # a render between the outer render's chunks
+            R.render_scene(scene, _moving(2), 24, 32)
+
+        R.render_preview(scene, _moving(4), 24, 32, block=2, callback=nested)
+        one = len(probes)
+        R.render_scene(scene, _moving(2), 24, 32)
+    finally:
+        torch.set_num_threads(n)
+    assert one == 1 + 2  # the grid cloud, then each of the 2 blocks; none in their renders or the 2 nested ones
+    assert len(probes) == one + 1  # a call of its own probes again: the choice ended with the outer call
