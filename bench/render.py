@@ -198,6 +198,74 @@ def _interleaved(fns: list, repeats: int) -> list[tuple[list[float], list[float]
     return times
 
 
+def _room_scene(width: int, height: int):
+    """The synthetic room as a Scene (what the render node gets)."""
+    from realcam_core.scene.types import Scene
+
+    rgb, depth_mm, meta = _room_module().make_room(width, height)
+    K = torch.tensor([[meta["fx"], 0, meta["cx"]], [0, meta["fy"], meta["cy"]], [0, 0, 1]], dtype=torch.float32)
+    depth = torch.from_numpy(depth_mm.astype("float32")) / 1000.0
+    return Scene(image=torch.from_numpy(rgb).float() / 255.0, depth=depth, K=K, mask=depth > 0).validate()
+
+
+def _split_child(conn, lo: int, hi: int, mode: str, splat: int, preview: bool) -> None:
+    """--split-processes: one process rendering frames lo..hi of the --under-load call on one thread, when told."""
+    from realcam_core.scene.render import render_preview
+
+    torch.set_num_threads(1)
+    width, height = 512, 320
+    pts, cols, K = scene(width, height, "cpu")
+    sc = _room_scene(width, height)
+    c2w = trajectory(16)[lo:hi]
+    grid = None if mode == "points" else width
+
+    def render() -> None:
+        if preview:
+            render_preview(sc, c2w, height, width, splat=splat, mode=mode)
+        else:
+            render_point_cloud(pts, cols, K, c2w, height, width, splat=splat, mode=mode, grid_width=grid)
+
+    render()
+    conn.send("ready")
+    while conn.recv() == "go":
+        render()
+        conn.send("done")
+
+
+class _SplitProcesses:
+    """The frames split between n processes (one thread each), started once; a call = all of them render their
+    share; wall time until the last one is done. No data moves: each has its own copy of the scene, and
+    the frames stay where they were rendered (a real renderer would have to send and gather them)."""
+
+    def __init__(self, n: int, args: argparse.Namespace):
+        import multiprocessing as mp
+
+        ctx = mp.get_context("spawn")
+        step = -(-16 // n)
+        self.pipes, self.procs = [], []
+        for lo in range(0, 16, step):
+            a, b = ctx.Pipe()
+            p = ctx.Process(target=_split_child, args=(b, lo, min(lo + step, 16), args.mode, args.splat, args.preview),
+                            daemon=True)
+            p.start()
+            self.pipes.append(a)
+            self.procs.append(p)
+        for a in self.pipes:
+            a.recv()
+
+    def __call__(self) -> None:
+        for a in self.pipes:
+            a.send("go")
+        for a in self.pipes:
+            a.recv()
+
+    def close(self) -> None:
+        for a in self.pipes:
+            a.send("quit")
+        for p in self.procs:
+            p.join()
+
+
 def under_load(args: argparse.Namespace) -> None:
     import statistics
 
@@ -212,11 +280,8 @@ def under_load(args: argparse.Namespace) -> None:
     picked: list[int] = []  # the thread count the per-call choice took, per call
     if args.preview:  # the render node's path: render_preview of a Scene (grid cloud, shaping mask)
         from realcam_core.scene.render import render_preview
-        from realcam_core.scene.types import Scene
 
-        rgb, depth_mm, meta = _room_module().make_room(width, height)
-        depth = torch.from_numpy(depth_mm.astype("float32")) / 1000.0
-        sc = Scene(image=torch.from_numpy(rgb).float() / 255.0, depth=depth, K=K, mask=depth > 0).validate()
+        sc = _room_scene(width, height)
 
         def render() -> None:
             render_preview(sc, c2w, height, width, splat=args.splat, mode=args.mode)
@@ -264,7 +329,17 @@ def under_load(args: argparse.Namespace) -> None:
     print(f"16 frames at 512x320, {what}, mode {args.mode}, {os.cpu_count()} CPUs, {args.repeats} interleaved "
           f"rounds; loaded = two `while True: pass` processes beside it; load average before: "
           f"{os.getloadavg()[0]:.2f}")
-    times = _interleaved([call(n, b, w) for _, n, b, w in configs], args.repeats)
+    fns = [call(n, b, w) for _, n, b, w in configs]
+    splits = [_SplitProcesses(n, args) for n in args.split_processes]
+    for n, sp in zip(args.split_processes, splits, strict=True):
+        configs.append((f"{n} processes x {-(-16 // n)} frames, 1 thread each (experiment, no data moved)", 1, None,
+                        None))
+        fns.append(sp)
+    try:
+        times = _interleaved(fns, args.repeats)
+    finally:
+        for sp in splits:
+            sp.close()
     n_quiet = args.repeats + 1  # warm-up + quiet rounds
     chosen_q, chosen_l = picked[:n_quiet], picked[n_quiet:]
     print("| renderer | quiet median ms | quiet worst | loaded median ms | loaded worst | loaded / own quiet "
@@ -337,6 +412,8 @@ def main() -> None:
     ap.add_argument("--mode", default="points", choices=["points", "surface", "mesh"])
     ap.add_argument("--under-load", action="store_true", help="the quiet vs busy-machine table")
     ap.add_argument("--preview", action="store_true", help="--under-load: time render_preview (the node's path)")
+    ap.add_argument("--split-processes", type=int, nargs="*", default=[],
+                    help="--under-load: rows for the frames split between this many processes (experiment)")
     ap.add_argument("--peak-preview", action="store_true", help="peak memory of the node's path, before / now")
     ap.add_argument("--size", default="1024x576", help="--peak-preview: output size")
     ap.add_argument("--frames", type=int, default=400, help="--peak-preview: frames")
