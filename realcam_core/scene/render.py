@@ -49,6 +49,7 @@ import math
 import os
 import sys
 import threading
+import time
 import traceback
 from collections.abc import Callable, Sequence
 from contextlib import contextmanager
@@ -339,20 +340,48 @@ def _own_runnable() -> int:
     return max(n, 1)
 
 
+_PROBE_ROUNDS = 3  # looks at the machine, _PROBE_GAP_S apart, while the first sees other tasks runnable
+_PROBE_GAP_S = 5e-4
+
+
+def _runnable() -> int:
+    """Runnable tasks on the machine, the caller included (Linux /proc/loadavg, 4th field)."""
+    with open("/proc/loadavg", encoding="ascii") as f:
+        return int(f.read().split()[3].split("/")[0])
+
+
+def _busy_look() -> int:
+    """One look: runnable tasks besides this process's threads, the most of 3 back-to-back reads (a worker of
+    ours runnable just before or after a read may have been counted in it: it is taken out either way)."""
+    most, own = 0, _own_runnable()
+    for _ in range(3):
+        runnable = _runnable()
+        after = _own_runnable()
+        most = max(most, runnable - max(own, after))
+        own = after
+    return most
+
+
 def _busy_cpus() -> int:
-    """Runnable tasks on the machine besides this process's own threads (Linux /proc/loadavg minus
-    `_own_runnable`, sampled 3 times: the most); 0 where that cannot be read."""
-    most = 0
+    """Runnable tasks on the machine besides this process's own threads (`_runnable` minus `_own_runnable`);
+    0 where that cannot be read. A CPU-bound process is runnable whenever one looks, while other tasks pass
+    (tool processes, kernel threads: well under a millisecond), and one misfire costs a render at one thread's
+    speed: what the first look sees is looked for again ~0.5 ms and ~1 ms later, and the least counts.
+    An idle machine costs one read (the caller alone is runnable)."""
     try:
-        for _ in range(3):
-            before = _own_runnable()
-            with open("/proc/loadavg", encoding="ascii") as f:
-                runnable = int(f.read().split()[3].split("/")[0])
-            # a worker runnable before or after the read may have been counted: take it out either way
-            most = max(most, runnable - max(before, _own_runnable()))
+        if _runnable() <= 1:
+            return 0
+        least = _busy_look()
+        for _ in range(_PROBE_ROUNDS - 1):
+            if least == 0:
+                break
+            end = time.perf_counter() + _PROBE_GAP_S
+            while time.perf_counter() < end:  # a spin, not a sleep: waking up on a busy core can take ms
+                pass
+            least = min(least, _busy_look())
     except (OSError, ValueError, IndexError):
         return 0
-    return most
+    return least
 
 
 _CHOICE = threading.local()  # .made: a `_threads_for_call` of this thread is active (its choice holds)

@@ -37,9 +37,10 @@ def test_own_runnable_counts_this_process_busy_threads():
     assert busy >= 2, busy  # the caller and at least one spinning worker
 
 
-def test_busy_cpus_leaves_out_this_process(monkeypatch):
-    """/proc/loadavg counting 5 runnable tasks, 3 of them this process's: 2 busy elsewhere."""
+def _fake_loadavg(monkeypatch, runnable):
+    """/proc/loadavg whose runnable count is runnable(n) at the n-th read (from 0); -> the reads so far."""
     real_open = open
+    reads = [0]
 
     class FakeLoadavg:
         def __enter__(self):
@@ -49,12 +50,37 @@ def test_busy_cpus_leaves_out_this_process(monkeypatch):
             return False
 
         def read(self) -> str:
-            return "1.00 1.00 1.00 5/200 12345\n"
+            reads[0] += 1
+            return f"1.00 1.00 1.00 {runnable(reads[0] - 1)}/200 12345\n"
 
-    monkeypatch.setattr(R, "_own_runnable", lambda: 3)
     monkeypatch.setattr("builtins.open", lambda p, *a, **k: FakeLoadavg() if p == "/proc/loadavg"
                         else real_open(p, *a, **k))
+    return reads
+
+
+def test_busy_cpus_leaves_out_this_process(monkeypatch):
+    """/proc/loadavg counting 5 runnable tasks, 3 of them this process's: 2 busy elsewhere."""
+    monkeypatch.setattr(R, "_own_runnable", lambda: 3)
+    _fake_loadavg(monkeypatch, lambda n: 5)
     assert R._busy_cpus() == 2
+
+
+def test_busy_cpus_ignores_a_task_that_passes(monkeypatch):
+    """Another task runnable in the first look only (the reads of the first ~0.1 ms) is gone ~0.5 ms later: the
+    machine counts as free, where a CPU-bound process (the test above) is seen in every look."""
+    monkeypatch.setattr(R, "_own_runnable", lambda: 3)
+    _fake_loadavg(monkeypatch, lambda n: 5 if n < 4 else 3)  # the idle check and the first look's 3 reads
+    assert R._busy_cpus() == 0
+
+
+def test_busy_cpus_on_an_idle_machine_reads_loadavg_once(monkeypatch):
+    """Only the caller runnable: no scan of this process's threads (each costs ~40 us per thread)."""
+    def scan() -> int:
+        raise AssertionError("scanned the threads")
+
+    monkeypatch.setattr(R, "_own_runnable", scan)
+    reads = _fake_loadavg(monkeypatch, lambda n: 1)
+    assert R._busy_cpus() == 0 and reads[0] == 1
 
 
 def _tiny_scene():
