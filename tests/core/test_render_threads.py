@@ -1,4 +1,5 @@
-"""The renderer's busy-machine probe does not mistake this process's own threads for other processes."""
+"""The renderer's thread choice on a busy machine: the probe (this process's own threads and passing tasks left out,
+one read on an idle machine) and one choice per block of the node's path, masks and copies included."""
 
 from __future__ import annotations
 
