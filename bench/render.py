@@ -357,14 +357,9 @@ def under_load(args: argparse.Namespace) -> None:
 def _preview_child(spec: str, how: str, mode: str) -> None:
     """Peak RSS growth of the render node's work for one path, the old way or through render_preview."""
     from realcam_core.scene import render as R
-    from realcam_core.scene.types import Scene
 
     width, height, frames = (int(v) for v in spec.split("x"))
-    room = _room_module()
-    rgb, depth_mm, meta = room.make_room(512, 320)
-    K = torch.tensor([[meta["fx"], 0, meta["cx"]], [0, meta["fy"], meta["cy"]], [0, 0, 1]], dtype=torch.float32)
-    depth = torch.from_numpy(depth_mm.astype("float32")) / 1000.0
-    sc = Scene(image=torch.from_numpy(rgb).float() / 255.0, depth=depth, K=K, mask=depth > 0).validate()
+    sc = _room_scene(512, 320)
     c2w = trajectory(frames)
     R.render_scene(sc, c2w[:2], 64, 64, mode=mode)  # load kernels
 
