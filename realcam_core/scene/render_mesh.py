@@ -28,7 +28,6 @@ from __future__ import annotations
 import math
 
 import torch
-import torch.nn.functional as F
 
 __all__ = ["MeshFill"]
 
@@ -105,10 +104,9 @@ class MeshFill:
         self.size = torch.tensor([[float(width)], [float(height)]], device=dev)  # clamps of the triangles' boxes
         self.size_1 = self.size - 1
         n = max(pts.shape[1] - grid_width - 1, 0)  # quads are named by their corner 00: points 0..n-1
-        # |coordinate differences| of the two diagonals (rows: 00-11 x, y, 01-10 x, y), one padding zero when n is
-        # odd so that a row reads as int64 pairs (see `_stretched`)
-        self.diff = torch.zeros(4, n + (n & 1), dtype=torch.float32, device=dev)
-        self.pair = torch.tensor([0, 1], device=dev)
+        self.diff = torch.empty(2, n, dtype=torch.float32, device=dev)
+        self.diag = torch.empty(2, n, dtype=torch.float32, device=dev)
+        self.flags = torch.empty(n, dtype=torch.bool, device=dev)
         last = torch.zeros(pts.shape[1], dtype=torch.bool, device=dev)
         last.view(self.gh, grid_width)[:, -1] = True
         self.last_col = last[:n]  # no quad starts in the last column
@@ -117,26 +115,16 @@ class MeshFill:
 
     def _stretched(self, uv: torch.Tensor) -> torch.Tensor:
         """(2, P) splat-pass positions of one frame -> corner-00 point indices of the stretched quads: those with
-        a diagonal longer than BIG pixels along x or y (contiguous shifts of the flat grid).
-
-        Whole-grid passes are what this costs, so each is the cheapest torch has: 1-d differences (a (2, n) op
-        over rows of stride P is ~3x slower), a threshold to zero instead of a compare into bools (~5x slower),
-        and the search for the few survivors over int64 pairs of floats (nonzero over half as many words; +0.0
-        is all zero bits), then within the pairs found. Leaves the longer diagonal per quad in diff[0] (zeroed
-        where not stretched)."""
-        gw, d = self.gw, self.diff
-        n = self.last_col.shape[0]
+        a diagonal longer than BIG pixels along x or y (contiguous shifts of the flat grid)."""
+        gw, n = self.gw, self.diff.shape[1]
         if n == 0:  # a single row or column: no quads
             return torch.empty(0, dtype=torch.int64, device=uv.device)
         for k, (a, b) in enumerate(((gw + 1, 0), (gw, 1))):  # diagonals 00-11 and 01-10
-            for c in range(2):
-                torch.sub(uv[c, a : a + n], uv[c, b : b + n], out=d[2 * k + c, :n]).abs_()
-        m = torch.maximum(d[0], d[1], out=d[0])
-        torch.maximum(m, torch.maximum(d[2], d[3], out=d[2]), out=m)  # per quad: the longer diagonal along x or y
-        F.threshold_(m, self.big * self.scale, 0.0)  # (quads starting in the last column wrap around: dropped later)
-        words = m.view(torch.int64).nonzero()[:, 0]
-        cand = (words[:, None] * 2 + self.pair).view(-1)
-        return cand.index_select(0, m.index_select(0, cand).nonzero()[:, 0])
+            d = torch.sub(uv[:, a : a + n], uv[:, b : b + n], out=self.diff).abs_()
+            torch.maximum(d[0], d[1], out=self.diag[k])
+        torch.maximum(self.diag[0], self.diag[1], out=self.diag[0])  # per quad: the longer diagonal along x or y
+        # (quads starting in the last column wrap around: `_validity` drops them)
+        return torch.gt(self.diag[0], self.big * self.scale, out=self.flags).nonzero()[:, 0]
 
     def densify(self, zbuf: torch.Tensor, proj: torch.Tensor, f0: int) -> None:
         """Before the splat filter: zbuf (m, hp, wp) anchor keys of frames f0.. (changed in place); proj: (m, 3, P)
@@ -152,7 +140,7 @@ class MeshFill:
         if v00.shape[0] == 0:
             return v00
         c = proj.index_select(1, (v00[:, None] + self.corner_offsets).view(-1)).view(3, -1, 4)  # corners 00 01 10 11
-        mild = self.diff[0].index_select(0, v00).le(self.mid * self.scale)
+        mild = self.diag[0].index_select(0, v00).le(self.mid * self.scale)
         uv = c[:2]
         lo, hi = _lowest(uv, 2), _highest(uv, 2)  # (2, k) the quads' boxes in the splat pass's units
         mild &= (lo > 0).all(0)  # not clamped by the splat pass (nor culled: those sit at 0)
