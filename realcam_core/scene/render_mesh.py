@@ -186,9 +186,9 @@ class MeshFill:
         """Corner-00 indices (k,) of quads -> (2, k) bool: whether their triangles 00-01-11 and 00-11-10 lie on
         one surface: corners valid (depth > 0), depths within TOL, and not seen edge-on by the source camera
         (a depth jump between two surfaces looks like a surface at a grazing angle: cutting it keeps a
-        disocclusion open). View-independent: each quad is tested once per render, when first stretched (a
-        whole-grid test up front costs more: measured ~2x on the 16-frame dolly). Both triangles in one set of
-        ops, on (3, 2, k) corners."""
+        disocclusion open). View-independent: each quad is tested once per render, when first stretched (the
+        whole grid up front costs as much as ~40k quads here: less on long magnifying paths, more on paths that
+        stretch few quads; BENCHMARKS.md). Both triangles in one set of ops, on (3, 2, k) corners."""
         new = v00.index_select(0, self.known.index_select(0, v00).logical_not_().nonzero()[:, 0])  # sorted, unique
         if new.shape[0]:
             c = self.pts.index_select(1, (new[:, None] + self.corner_offsets).T.reshape(-1)).view(3, 4, -1)
@@ -222,7 +222,7 @@ class MeshFill:
         (xa, xb, xc), (ya, yb, yc) = xy[0].unbind(1), xy[1].unbind(1)
         area = (xb - xa) * (yc - ya) - (yb - ya) * (xc - xa)
         # the boxes' first pixel centres (x0, y0) and sizes (nx, ny), in pixels
-        x0y0 = torch.minimum(_lowest(xy, 2).sub_(self.EPS).ceil_().clamp_min_(0), self.size, out=None)
+        x0y0 = torch.minimum(_lowest(xy, 2).sub_(self.EPS).ceil_().clamp_min_(0), self.size)
         nxny = torch.minimum(_highest(xy, 2).add_(self.EPS).floor_(), self.size_1).sub_(x0y0).add_(1)
         ok = _lowest(z, 1) > self.near
         ok &= area.abs() > 1e-9
