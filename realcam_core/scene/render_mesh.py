@@ -187,8 +187,8 @@ class MeshFill:
         one surface: corners valid (depth > 0), depths within TOL, and not seen edge-on by the source camera
         (a depth jump between two surfaces looks like a surface at a grazing angle: cutting it keeps a
         disocclusion open). View-independent: each quad is tested once per render, when first stretched (the
-        whole grid up front costs as much as ~40k quads here: less on long magnifying paths, more on paths that
-        stretch few quads; BENCHMARKS.md). Both triangles in one set of ops, on (3, 2, k) corners."""
+        whole grid at once measured slower inside the render, even on long magnifying paths; BENCHMARKS.md).
+        Both triangles in one set of ops, on (3, 2, k) corners."""
         new = v00.index_select(0, self.known.index_select(0, v00).logical_not_().nonzero()[:, 0])  # sorted, unique
         if new.shape[0]:
             c = self.pts.index_select(1, (new[:, None] + self.corner_offsets).T.reshape(-1)).view(3, 4, -1)
