@@ -83,7 +83,10 @@ class MeshFill:
         # the thresholds scale with the splat; 2 % slack, so that float noise in an unmagnified view of
         # 1-px splats (diagonals of exactly 1 px) adds nothing
         self.big, self.mid = self.BIG * splat / 2 * 1.02, self.MID * splat / 2
-        self.view_box = [scale * offset, scale * (width + offset), scale * offset, scale * (height + offset)]
+        # (2, 1) bounds in the splat pass's units: of the splat grid (unclamped positions), of the view
+        self.grid_end = torch.tensor([[scale * self.wp - 1], [scale * self.hp - 1]], device=pts.device)
+        self.view_start = torch.tensor([[scale * offset], [scale * offset]], device=pts.device)
+        self.view_end = torch.tensor([[scale * (width + offset)], [scale * (height + offset)]], device=pts.device)
         self.pending: dict[int, torch.Tensor] = {}  # frame -> quads left for the triangles
         dev = pts.device
         s = self.SLOTS
@@ -95,6 +98,11 @@ class MeshFill:
         self.mid_weights = torch.tensor([[0.5, 0.5, 0.25], [0.5, 0.0, 0.25], [0.0, 0.5, 0.25], [0.0, 0.0, 0.25]],
                                         device=dev)
         self.corner_offsets = torch.tensor([0, 1, grid_width, grid_width + 1], device=dev)
+        self.tri_b, self.tri_d = torch.tensor([1, 3], device=dev), torch.tensor([3, 2], device=dev)  # see `_validity`
+        # triangles 00-01-11 and 00-11-10 of a quad: their corners' offsets from corner 00
+        self.tri_offsets = torch.tensor([[0, 1, grid_width + 1], [0, grid_width + 1, grid_width]], device=dev)
+        self.size = torch.tensor([[float(width)], [float(height)]], device=dev)  # clamps of the triangles' boxes
+        self.size_1 = self.size - 1
         n = max(pts.shape[1] - grid_width - 1, 0)  # quads are named by their corner 00: points 0..n-1
         self.diff = torch.empty(2, n, dtype=torch.float32, device=dev)
         self.diag = torch.empty(2, n, dtype=torch.float32, device=dev)
@@ -135,11 +143,10 @@ class MeshFill:
         mild = self.diag[0].index_select(0, v00).le(self.mid * self.scale)
         uv = c[:2]
         lo, hi = _lowest(uv, 2), _highest(uv, 2)  # (2, k) the quads' boxes in the splat pass's units
-        mild &= torch.minimum(lo[0], lo[1]) > 0  # not clamped by the splat pass (nor culled: those sit at 0)
-        mild &= hi[0] < self.scale * self.wp - 1
-        mild &= hi[1] < self.scale * self.hp - 1
+        mild &= (lo > 0).all(0)  # not clamped by the splat pass (nor culled: those sit at 0)
+        mild &= (hi < self.grid_end).all(0)
         valid = self._validity(v00)
-        mild &= valid[0] & valid[1]
+        mild &= valid.all(0)
         take = mild.nonzero()[:, 0]
         if take.shape[0]:
             ct = c.index_select(1, take)
@@ -161,9 +168,9 @@ class MeshFill:
         if rest.shape[0] == 0:
             return rest
         lo, hi = lo.index_select(1, rest), hi.index_select(1, rest)
-        x0, x1, y0, y1 = self.view_box
-        seen = (hi[0] > x0) & (lo[0] < x1) & (hi[1] > y0) & (lo[1] < y1)
-        seen &= (valid[0] | valid[1]).index_select(0, rest)
+        seen = (hi > self.view_start).all(0)
+        seen &= (lo < self.view_end).all(0)
+        seen &= valid.any(0).index_select(0, rest)
         rest = rest.index_select(0, seen.nonzero()[:, 0])
         return v00.index_select(0, rest)
 
@@ -179,90 +186,94 @@ class MeshFill:
         """Corner-00 indices (k,) of quads -> (2, k) bool: whether their triangles 00-01-11 and 00-11-10 lie on
         one surface: corners valid (depth > 0), depths within TOL, and not seen edge-on by the source camera
         (a depth jump between two surfaces looks like a surface at a grazing angle: cutting it keeps a
-        disocclusion open). View-independent: each quad is tested once per render, when first stretched."""
+        disocclusion open). View-independent: each quad is tested once per render, when first stretched (the
+        whole grid at once measured slower inside the render, even on long magnifying paths; BENCHMARKS.md).
+        Both triangles in one set of ops, on (3, 2, k) corners."""
         new = v00.index_select(0, self.known.index_select(0, v00).logical_not_().nonzero()[:, 0])  # sorted, unique
         if new.shape[0]:
-            gw = self.gw
-            c = self.pts.index_select(1, torch.stack([new, new + 1, new + gw, new + gw + 1]).view(-1)).view(3, 4, -1)
-            c00, c01, c10, c11 = c.unbind(1)
-            for k, (b, d) in enumerate(((c01, c11), (c11, c10))):
-                za, zb, zc = c00[2], b[2], d[2]
-                zmin = torch.minimum(torch.minimum(za, zb), zc)
-                zmax = torch.maximum(torch.maximum(za, zb), zc)
-                ok = (zmin > 0) & (zmax <= zmin * (1.0 + self.TOL))
-                nrm = torch.linalg.cross(b - c00, d - c00, dim=0)
-                ray = c00 + b + d
-                dot = (nrm * ray).sum(0)
-                ok &= dot * dot >= self.cos2 * (nrm * nrm).sum(0) * (ray * ray).sum(0)
-                self.valid[k].index_copy_(0, new, ok)
+            c = self.pts.index_select(1, (new[:, None] + self.corner_offsets).T.reshape(-1)).view(3, 4, -1)
+            a = c[:, 0:1]  # corner 00 of both triangles; then 01, 11 and 11, 10
+            b, d = c.index_select(1, self.tri_b), c.index_select(1, self.tri_d)
+            za, zb, zc = a[2], b[2], d[2]
+            zmin = torch.minimum(torch.minimum(za, zb), zc)
+            zmax = torch.maximum(torch.maximum(za, zb), zc)
+            ok = (zmin > 0) & (zmax <= zmin * (1.0 + self.TOL))
+            nrm = torch.linalg.cross(b - a, d - a, dim=0)
+            ray = a + b + d
+            dot = (nrm * ray).sum(0)
+            ok &= dot * dot >= self.cos2 * (nrm * nrm).sum(0) * (ray * ray).sum(0)
+            self.valid.index_copy_(1, new, ok)
             self.known.index_fill_(0, new, True)
         return self.valid.index_select(1, v00)
 
     def _triangles(self, v00: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Corner-00 indices of quads -> their valid triangles: (T, 3) corner indices, (3, T * 3) corner points."""
-        gw = self.gw
         kind = self.valid.index_select(1, v00).nonzero()  # (T, 2): 0 for 00-01-11, 1 for 00-11-10; which quad
-        v = v00.index_select(0, kind[:, 1])
-        odd = kind[:, 0]
-        vid = torch.stack([v, v + 1 + odd * gw, v + gw + 1 - odd], 1)
+        vid = v00.index_select(0, kind[:, 1])[:, None] + self.tri_offsets.index_select(0, kind[:, 0])
         return vid, self.pts.index_select(1, vid.view(-1))
 
     def _frame(self, win: torch.Tensor, v00: torch.Tensor, f: int) -> None:
+        # (few triangles per frame: the cost is the number of torch ops, so x and y go through them together)
         vid, p = self._triangles(v00)
-        h, w = self.h, self.w
         M = self.M[f]
         q = (M[:, :3] @ p + M[:, 3:]).view(3, -1, 3)  # u z, v z, z per corner
         z = q[2]
-        x = q[0].div_(z).sub_(0.5)  # pixel centres at integers
-        y = q[1].div_(z).sub_(0.5)
-        xa, xb, xc = x.unbind(1)
-        ya, yb, yc = y.unbind(1)
+        xy = q[:2].div_(z).sub_(0.5)  # (2, T, 3) pixel centres at integers
+        (xa, xb, xc), (ya, yb, yc) = xy[0].unbind(1), xy[1].unbind(1)
         area = (xb - xa) * (yc - ya) - (yb - ya) * (xc - xa)
-        x0 = torch.ceil(_lowest(x, 1) - self.EPS).clamp_(0, w)
-        y0 = torch.ceil(_lowest(y, 1) - self.EPS).clamp_(0, h)
-        nx = torch.floor(_highest(x, 1) + self.EPS).clamp_(max=w - 1).sub_(x0).add_(1)
-        ny = torch.floor(_highest(y, 1) + self.EPS).clamp_(max=h - 1).sub_(y0).add_(1)
-        ok = (_lowest(z, 1) > self.near) & (area.abs() > 1e-9) & (nx > 0) & (ny > 0)
+        # the boxes' first pixel centres (x0, y0) and sizes (nx, ny), in pixels
+        x0y0 = torch.minimum(_lowest(xy, 2).sub_(self.EPS).ceil_().clamp_min_(0), self.size)
+        nxny = torch.minimum(_highest(xy, 2).add_(self.EPS).floor_(), self.size_1).sub_(x0y0).add_(1)
+        ok = _lowest(z, 1) > self.near
+        ok &= area.abs() > 1e-9
+        ok &= (nxny > 0).all(0)
         sel = ok.nonzero()[:, 0]
         if sel.shape[0] == 0:
             return
-        xa, xb, xc, ya, yb, yc, area, x0, y0, nx, ny = (
-            t.index_select(0, sel) for t in (xa, xb, xc, ya, yb, yc, area, x0, y0, nx, ny))
-        vid, iz = vid.index_select(0, sel), z.index_select(0, sel).reciprocal_()
-        inv = area.reciprocal_()[:, None]
+        box = torch.cat([x0y0, nxny])  # (4, T): x0, y0, nx, ny
+        if sel.shape[0] < ok.shape[0]:
+            xy, box, area = xy.index_select(1, sel), box.index_select(1, sel), area.index_select(0, sel)
+            vid, z = vid.index_select(0, sel), z.index_select(0, sel)
+        iz, inv = z.reciprocal(), area.reciprocal_()
+        x0, y0, nx, ny = box
         # planes over the screen: barycentric weights w_k = A_k x + B_k y + C_k, and 1/z = (A.iz) x + ...
-        A = torch.stack([yb - yc, yc - ya, ya - yb], 1).mul_(inv)
-        B = torch.stack([xc - xb, xa - xc, xb - xa], 1).mul_(inv)
-        C = torch.stack([xb * yc - xc * yb, xc * ya - xa * yc, xa * yb - xb * ya], 1).mul_(inv)
-        Z = torch.stack([(A * iz).sum(1), (B * iz).sum(1), (C * iz).sum(1)], 1)
+        # (corners b, c, a and c, a, b: A = (yb - yc, yc - ya, ya - yb), B = (xc - xb, ...), C = (xb yc - xc yb, ...))
+        (x1, y1), (x2, y2) = (t.unbind(0) for t in torch.cat([xy, xy], 2).unfold(2, 3, 1)[:, :, 1:3].unbind(2))
+        ABC = torch.stack([y1 - y2, x2 - x1, x1 * y2 - x2 * y1], 1).mul_(inv[:, None, None])  # (T, 3 planes, 3)
+        Z = (ABC * iz[:, None, :]).sum(2)
+        A, B, C = ABC.unbind(1)
         s = self.SLOTS
         # many triangles: those whose box holds at most s x s pixel centres test them from (x0, y0) at once,
         # by broadcasting; a few (fewer than FEW): all go the general way, which takes fewer ops
-        small = (nx <= s) & (ny <= s) if nx.shape[0] >= self.FEW else torch.zeros_like(nx, dtype=torch.bool)
-        ts = small.nonzero()[:, 0]
-        if ts.shape[0]:
+        if nx.shape[0] >= self.FEW:
+            small = (nx <= s) & (ny <= s)
+            ts = small.nonzero()[:, 0]
+            tl = small.logical_not_().nonzero()[:, 0]
+        else:
+            ts, tl = None, None
+        if ts is not None and ts.shape[0]:
             A_s, B_s, x0_s, y0_s = A.index_select(0, ts), B.index_select(0, ts), x0.index_select(0, ts), y0.index_select(0, ts)
             w0 = torch.addcmul(C.index_select(0, ts), A_s, x0_s[:, None]).addcmul_(B_s, y0_s[:, None])
             wts = torch.addcmul(w0[:, :, None], A_s[:, :, None], self.slot_dx).addcmul_(B_s[:, :, None], self.slot_dy)
             px = x0_s[:, None] + self.slot_dx
             py = y0_s[:, None] + self.slot_dy
-            inside = (_lowest(wts, 1) >= -self.EPS) & (px < w) & (py < h)
+            inside = (_lowest(wts, 1) >= -self.EPS) & (px < self.w) & (py < self.h)
             hit = inside.view(-1).nonzero()[:, 0]  # = triangle * s * s + slot
             wsel = wts.transpose(1, 2).reshape(-1, 3).index_select(0, hit)
             tri = ts.index_select(0, hit.div(s * s, rounding_mode="floor"))
             self._emit(win, tri, px.view(-1).index_select(0, hit), py.view(-1).index_select(0, hit), wsel, Z, vid)
-        # the few larger ones: every centre of their box
-        tl = small.logical_not_().nonzero()[:, 0]
-        if tl.shape[0]:
-            cnt = (nx.index_select(0, tl) * ny.index_select(0, tl)).to(torch.int64)
+        # the others (all of a few): every centre of their box
+        if tl is None or tl.shape[0]:
+            cnt = (nx * ny if tl is None else nx.index_select(0, tl) * ny.index_select(0, tl)).to(torch.int64)
             k = torch.repeat_interleave(cnt)
-            tri = tl.index_select(0, k)
+            tri = k if tl is None else tl.index_select(0, k)
             local = torch.arange(k.shape[0], device=k.device).sub_((cnt.cumsum(0) - cnt).index_select(0, k))
-            nxt = nx.index_select(0, tri).to(torch.int64)
-            px = x0.index_select(0, tri) + (local % nxt)
-            py = y0.index_select(0, tri) + local.div_(nxt, rounding_mode="floor")
-            wts = torch.addcmul(C.index_select(0, tri), A.index_select(0, tri), px[:, None])
-            wts.addcmul_(B.index_select(0, tri), py[:, None])
+            bt = box.index_select(1, tri)
+            nxt = bt[2].to(torch.int64)
+            px = bt[0] + (local % nxt)
+            py = bt[1] + local.div_(nxt, rounding_mode="floor")
+            abc = ABC.index_select(0, tri)
+            wts = torch.addcmul(abc[:, 2], abc[:, 0], px[:, None]).addcmul_(abc[:, 1], py[:, None])
             hit = (_lowest(wts, 1) >= -self.EPS).nonzero()[:, 0]
             self._emit(win, tri.index_select(0, hit), px.index_select(0, hit), py.index_select(0, hit),
                        wts.index_select(0, hit), Z, vid)
