@@ -72,9 +72,10 @@ class MeshFill:
     FEW = 2048  # fewer triangles than this in a frame: all take the general box walk (fewer ops than the slots)
     SLOTS = 3  # triangles whose box holds at most SLOTS x SLOTS pixel centres: tested on that fixed grid
     # A pixel a densified splat won: blend its quad's corners' colours (`colour`, True), or show corner 00's (the
-    # winning point's own colour, as a splat does). Off by default: measured 0.1-0.6 (of 255) closer to the truth
-    # on the pixels only the mesh covers in magnified views, at +4-13 % of the mesh render time on
-    # bench/render_surface_speed.py's path and up to +57 % at 2x magnification (BENCHMARKS.md, mesh section).
+    # winning point's own colour, as a splat does). Off by default: measured 0.1-2.1 (of 255) closer to the truth
+    # on the pixels only the mesh covers in magnified views (it blurs sharp texture edges), at +10-12 % of the
+    # mesh render time on bench/render_surface_speed.py's path and up to +58 % at 2x magnification
+    # (bench/render_mesh_colour_speed.py; BENCHMARKS.md, mesh section).
     BLEND = False
     SEARCH = 0.5  # added splats' footprints searched for their pixels while fewer than this x the image's pixels
 
