@@ -120,3 +120,22 @@ def test_blending_changes_colours_only(one_thread, monkeypatch):
     # blended colours stay inside the source colours' range, and empty pixels keep the background
     assert out[True].frames.min() >= 0.0 and out[True].frames.max() <= 1.0
     assert (out[True].frames[~out[True].visible] == 0).all()
+
+
+def test_blend_alike_with_frames_batched_as_on_gpus(one_thread, monkeypatch):
+    # GPUs run the z-buffer, densify, filter and colour passes on a whole chunk of frames at once: the blended
+    # colours must land on the right frames, as when frames go one by one (the CPU path)
+    import realcam_core.scene.render as R
+
+    scene = _ramp_scene(True)
+    c2w = torch.stack([_pose(12.0, (-0.25, 0.1, 0.3)), _pose(-5.0, (0.1, 0.0, 0.5)), torch.eye(4), _pose(3.0, (0.0, 0.1, 0.2))])
+    K_out = K.clone().float()
+    K_out[:2] *= 2.9
+    monkeypatch.setattr(MeshFill, "BLEND", True)
+    one = render_scene(scene, c2w, round(2.9 * H), round(2.9 * W), K=K_out, mode="mesh", chunk=4)
+    monkeypatch.setattr(R, "_zbuffer_batch", lambda device, chunk: chunk)
+    batched = render_scene(scene, c2w, round(2.9 * H), round(2.9 * W), K=K_out, mode="mesh", chunk=4)
+    assert torch.equal(one.frames, batched.frames) and torch.equal(one.depth, batched.depth)
+    monkeypatch.setattr(MeshFill, "BLEND", False)
+    assert not torch.equal(render_scene(scene, c2w, round(2.9 * H), round(2.9 * W), K=K_out, mode="mesh").frames,
+                           one.frames)
