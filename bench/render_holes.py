@@ -15,6 +15,10 @@ size by centre crop) and compared pixel by pixel with the traced truth:
            surface within one pixel (x 1.02): a farther surface showing through a gap;
   colour   mean absolute error (0..255, over channels) on covered seen pixels, against the true
            colour supersampled 2x2 per pixel like the asset itself.
+Like for like (when `points` and another mode are both rendered; a mode that covers more is otherwise
+scored on pixels the other leaves black): per other mode, `both` = colour error of `points` and of the
+mode on the seen pixels both cover; `only` = the mode's colour error on the seen pixels only it covers
+(holes of `points`) and their share of all pixels.
 Per preset: mean over its cameras and the worst camera ("max"). Also ms per render call (all
 the preset's cameras in one call; a shared machine makes these rough: bench/render.py times).
 
@@ -42,6 +46,7 @@ from PIL import Image  # noqa: E402
 
 from realcam_core.camera.intrinsics import fit_intrinsics  # noqa: E402
 from realcam_core.scene.render import render_scene  # noqa: E402
+from realcam_core.scene.render_mesh import MeshFill  # noqa: E402
 from realcam_core.scene.types import Scene  # noqa: E402
 from realcam_core.trajectory.presets import PRESET_NAMES, preset_c2w  # noqa: E402
 
@@ -119,11 +124,31 @@ def measure(res_frames: torch.Tensor, res_depth: torch.Tensor, res_vis: torch.Te
     }
 
 
+def like_for_like(ref_frame: torch.Tensor, ref_vis: torch.Tensor, frame: torch.Tensor, vis: torch.Tensor,
+                  gt) -> dict[str, float]:
+    """Colour error of `ref` (the 2-px splats) and `res` on the seen pixels both cover, and of `res` on the seen
+    pixels only it covers (holes of `ref`), with their share of all pixels."""
+    depth, colour, cls = gt
+    seen = torch.from_numpy(cls == 0)
+    a, b = seen & ref_vis.cpu(), seen & vis.cpu()
+    both, only = a & b, b & ~a
+    truth = torch.from_numpy(colour)
+
+    def err(frame: torch.Tensor, sel: torch.Tensor) -> float:
+        if not sel.any():
+            return float("nan")
+        return float((frame.cpu().double()[sel] - truth[sel]).abs().mean() * 255.0)
+
+    return {"ref_both": err(ref_frame, both), "both": err(frame, both), "only": err(frame, only),
+            "only_px": float(only.sum()) / only.numel() * 100}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", default="512x320,1024x576,832x480")
     ap.add_argument("--modes", default="points,surface,mesh",
-                    help="render modes (points = upstream's fixed 2-px splats; mesh = the default)")
+                    help="render modes (points = upstream's fixed 2-px splats; mesh = the default; mesh-blend = "
+                         "mesh with MeshFill.BLEND on: densified pixels blend their quad's corners' colours)")
     ap.add_argument("--frames", default="4,8,12,15", help="cameras along each 16-frame preset")
     ap.add_argument("--presets", default=",".join(PRESET_NAMES))
     ap.add_argument("--threads", type=int, default=2)
@@ -134,10 +159,13 @@ def main() -> None:
     src_hw = (scene.height, scene.width)
     frames = [int(f) for f in args.frames.split(",")]
     modes = args.modes.split(",")
+    others = [m for m in modes if m != "points"] if "points" in modes else []  # like-for-like colour columns
     print(f"| size | preset | {' | '.join(f'{m} holes mean / max % | {m} leaks % | {m} colour | {m} ms' for m in modes)}"
-          " | disocc % | outside % |")
-    print("|---|---|" + "---|---|---|---|" * len(modes) + "---|---|")
+          " | disocc % | outside % |"
+          + "".join(f" points colour on both | {m} colour on both | {m}-only colour | {m}-only % |" for m in others))
+    print("|---|---|" + "---|---|---|---|" * len(modes) + "---|---|" + "---|---|---|---|" * len(others))
     summary: dict[tuple[str, str], list[dict]] = {}
+    pairs: dict[tuple[str, str], list[dict]] = {}
     for size in args.sizes.split(","):
         w, h = (int(x) for x in size.split("x"))
         K = fit_intrinsics(scene.K.float(), src_hw, (h, w), "crop")
@@ -145,11 +173,16 @@ def main() -> None:
             c2w = preset_c2w(name, 16)[frames]
             gts = [ground_truth(c.numpy(), K.double().numpy(), h, w, src_K, src_hw) for c in c2w]
             cells = []
+            outs = {}
             for mode in modes:
-                render_scene(scene, c2w.float(), h, w, mode=mode)  # warm-up
+                base, blend = mode.removesuffix("-blend"), MeshFill.BLEND
+                MeshFill.BLEND = mode.endswith("-blend")
+                render_scene(scene, c2w.float(), h, w, mode=base)  # warm-up
                 t0 = time.perf_counter()
-                res = render_scene(scene, c2w.float(), h, w, mode=mode)
+                res = render_scene(scene, c2w.float(), h, w, mode=base)
                 ms = (time.perf_counter() - t0) * 1e3
+                MeshFill.BLEND = blend
+                outs[mode] = res
                 per = [measure(res.frames[i], res.depth[i], res.visible[i], gt) for i, gt in enumerate(gts)]
                 summary.setdefault((size, mode), []).extend(per)
                 holes = [p["holes"] for p in per]
@@ -157,7 +190,15 @@ def main() -> None:
                              f"{np.nanmean([p['colour'] for p in per]):.2f} | {ms:.0f}")
             dis = np.mean([p["disocc"] for p in per])
             out = np.mean([p["outside"] for p in per])
-            print(f"| {size} | {name} | {' | '.join(cells)} | {dis:.1f} | {out:.1f} |", flush=True)
+            extra = ""
+            for m in others:
+                ref, res = outs["points"], outs[m]
+                lfl = [like_for_like(ref.frames[i], ref.visible[i], res.frames[i], res.visible[i], gt)
+                       for i, gt in enumerate(gts)]
+                pairs.setdefault((size, m), []).extend(lfl)
+                extra += (f" {np.nanmean([p['ref_both'] for p in lfl]):.2f} | {np.nanmean([p['both'] for p in lfl]):.2f} | "
+                          f"{_nanmean([p['only'] for p in lfl])} | {np.mean([p['only_px'] for p in lfl]):.2f} |")
+            print(f"| {size} | {name} | {' | '.join(cells)} | {dis:.1f} | {out:.1f} |{extra}", flush=True)
     print("\nworst preset mean / worst frame, per size and mode:")
     for (size, mode), per in summary.items():
         holes = np.array([p["holes"] for p in per]).reshape(-1, len(frames))
@@ -165,6 +206,15 @@ def main() -> None:
         colour = np.array([p["colour"] for p in per])
         print(f"  {size} {mode}: holes {holes.mean(1).max():.2f} % / {holes.max():.2f} %, leaks max "
               f"{leaks.max():.2f} %, colour mean {np.nanmean(colour):.2f}")
+    for (size, mode), lfl in pairs.items():
+        print(f"  {size} like for like, points vs {mode}: on both {np.nanmean([p['ref_both'] for p in lfl]):.2f} vs "
+              f"{np.nanmean([p['both'] for p in lfl]):.2f}, {mode}-only {_nanmean([p['only'] for p in lfl])}")
+
+
+def _nanmean(v: list[float]) -> str:
+    """mean of the finite entries, '-' when there are none (no pixel in the set)"""
+    v = [x for x in v if np.isfinite(x)]
+    return f"{np.mean(v):.2f}" if v else "-"
 
 
 if __name__ == "__main__":

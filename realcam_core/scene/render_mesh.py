@@ -71,6 +71,13 @@ class MeshFill:
     MID = 3.6  # px (2-px splats): quads up to this stretched (diagonals along x and y) are densified
     FEW = 2048  # fewer triangles than this in a frame: all take the general box walk (fewer ops than the slots)
     SLOTS = 3  # triangles whose box holds at most SLOTS x SLOTS pixel centres: tested on that fixed grid
+    # A pixel a densified splat won: blend its quad's corners' colours (`colour`, True), or show corner 00's (the
+    # winning point's own colour, as a splat does). Off by default: measured 0.1-2.1 (of 255) closer to the truth
+    # on the pixels only the mesh covers in magnified views (it blurs sharp texture edges), at +10-12 % of the
+    # mesh render time on bench/render_surface_speed.py's path and up to +58 % at 2x magnification
+    # (bench/render_mesh_colour_speed.py; BENCHMARKS.md, mesh section).
+    BLEND = False
+    SEARCH = 0.5  # added splats' footprints searched for their pixels while fewer than this x the image's pixels
 
     def __init__(self, pts: torch.Tensor, M_pix: torch.Tensor, grid_width: int, height: int, width: int,
                  near: float, scale: float, anchor_grid: tuple[int, int], idx_bits: int, even: bool, offset: float,
@@ -87,6 +94,7 @@ class MeshFill:
         self.grid_end = torch.tensor([[scale * self.wp - 1], [scale * self.hp - 1]], device=pts.device)
         self.view_start = torch.tensor([[scale * offset], [scale * offset]], device=pts.device)
         self.view_end = torch.tensor([[scale * (width + offset)], [scale * (height + offset)]], device=pts.device)
+        self.splat = splat
         self.pending: dict[int, torch.Tensor] = {}  # frame -> quads left for the triangles
         dev = pts.device
         s = self.SLOTS
@@ -112,6 +120,10 @@ class MeshFill:
         self.last_col = last[:n]  # no quad starts in the last column
         self.valid = torch.zeros(2, n, dtype=torch.bool, device=dev)  # see `_validity`
         self.known = self.last_col.clone()  # quads tested so far (none starts in the last column)
+        self.frame = 0  # the frame `_densify` works on
+        self.dense: dict[int, tuple[torch.Tensor, ...]] = {}  # frame -> its densified quads, for `colour`
+        self.slot_of: torch.Tensor | None = None  # (2, P + 1) int32, see `_colour_dense`
+        self.channels: tuple[torch.Tensor, torch.Tensor] | None = None  # (table, its channels (3, P + 1))
 
     def _stretched(self, uv: torch.Tensor) -> torch.Tensor:
         """(2, P) splat-pass positions of one frame -> corner-00 point indices of the stretched quads: those with
@@ -133,6 +145,7 @@ class MeshFill:
         grid sampled at half its spacing the 2-px splats close the gaps. The other stretched quads are kept
         for the triangles (`__call__`)."""
         for k in range(zbuf.shape[0]):
+            self.frame = f0 + k
             self.pending[f0 + k] = self._densify(zbuf[k], proj[k])
 
     def _densify(self, zbuf: torch.Tensor, proj: torch.Tensor) -> torch.Tensor:
@@ -155,14 +168,16 @@ class MeshFill:
             # depth: the quad's farthest corner's, one float step farther, so that where a corner's own splat
             # reaches, it wins (ties too: the colours there stay the corners' own) and the new points fill only
             # the gaps, in front of any farther surface showing through them
-            zkey = (_highest(ct[2], 1).view(torch.int32).to(torch.int64) + 1) << 32
-            key = (v00.index_select(0, take) | zkey)[:, None].expand(-1, 3)  # colour: corner 00's
+            zbits = _highest(ct[2], 1).view(torch.int32) + 1
+            q00 = v00.index_select(0, take)
+            key = (q00 | (zbits.to(torch.int64) << 32))[:, None].expand(-1, 3)  # index: corner 00's
             if self.even:  # as the splat pass: anchor = half-pixel position >> 1, the half bits above the index
                 hb = iu & 1
                 key = key + (torch.add(hb[0], hb[1], alpha=2) << self.idx_bits)
                 iu >>= 1
             cell = torch.add(iu[0], iu[1], alpha=self.wp)
             zbuf.view(-1).scatter_reduce_(0, cell.view(-1), key.reshape(-1), "amin")
+            self.dense[self.frame] = (q00, zbits, ct[:2], iu)  # for `colour`
         # the rest (stretched further, cut, or at the border) for the triangles, unless wholly outside the view
         rest = mild.logical_not_().nonzero()[:, 0]
         if rest.shape[0] == 0:
@@ -287,3 +302,107 @@ class MeshFill:
         key = (zp.view(torch.int32).to(torch.int64) << 32).bitwise_or_(idx)
         cell = py.mul_(self.w).add_(px).to(torch.int64)
         win.view(-1).scatter_reduce_(0, cell, key, "amin")
+
+    def colour(self, frames: torch.Tensor, idx: torch.Tensor, depth: torch.Tensor, table: torch.Tensor,
+               f0: int) -> None:
+        """After the colour gather: frames (m, H, W, 3) of frames f0.. (changed in place), idx (m, H, W) their
+        winning point indices, depth (m, H, W) the winners' depths (bits as written), table (P + 1, 3) colours.
+
+        A pixel a densified splat won shows a magnified source's nearest sample (corner 00 of its quad). It gets
+        the source image's colour at the pixel centre's place instead, bilinear between the quad's corners
+        (measured in bench/render_holes.py: closer to the truth on the magnified presets; blending triangle
+        fragments too was measured no better, so they keep their nearest corner's colour). Such a pixel is known
+        by its quad's corner 00 winning with the added splats' depth, one float step beyond the farthest corner,
+        so never a corner's own. Winners and depth are unchanged."""
+        for k in range(frames.shape[0]):
+            dense = self.dense.pop(f0 + k, None)
+            if dense is None or not self.BLEND:
+                continue
+            if self.channels is None or self.channels[0] is not table:  # colours channel-major: 1-D gathers
+                self.channels = (table, table.T.contiguous())
+            self._colour_dense(frames[k].view(-1, 3), idx[k], depth[k].view(torch.int32), *dense)
+
+    def _dense_won(self, win: torch.Tensor, bits: torch.Tensor, q00: torch.Tensor, zbits: torch.Tensor,
+                   anchors: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The pixels a densified splat won -> flat cells, x, y (float) and the row of its quad in the frame's
+        list. Few added splats: their footprints are searched (splat x splat pixels each, from the anchor cell
+        (anchors (2, k, 3), padded by `splat` - 1 + 1 as the splat pass pads); many: the whole image."""
+        k, S, h, w = q00.shape[0], self.splat, self.h, self.w
+        if k * 3 * S * S < h * w * self.SEARCH:
+            # (the added splats along the last dim: broadcasting over short inner dims is slow on CPUs)
+            i32 = torch.int32  # (int32 cells: half the memory traffic of int64)
+            off = torch.arange(-S, 0, device=win.device, dtype=i32)[:, None]  # footprint: anchor - S .. anchor - 1
+            x, y = anchors[0].reshape(-1).to(i32) + off, anchors[1].reshape(-1).to(i32) + off  # (S, 3 k)
+            inb = ((y >= 0) & (y < h))[:, None] & ((x >= 0) & (x < w))[None]  # (S, S, 3 k)
+            cells = torch.add(x.clamp_(0, w - 1)[None], y.clamp_(0, h - 1)[:, None], alpha=w).view(-1)
+            owner = q00[:, None].expand(k, 3).reshape(-1)
+            hit = win.view(-1).index_select(0, cells).view(S, S, -1) == owner  # won by the quad's corner 00 ...
+            hit = hit.logical_and_(inb).view(-1).nonzero()[:, 0]
+            cell = cells.index_select(0, hit).to(torch.int64)
+            q = hit.remainder_(3 * k).div_(3, rounding_mode="floor")
+            at = (bits.view(-1).index_select(0, cell) == zbits.index_select(0, q)).nonzero()[:, 0]  # ... added
+            cell, q = cell.index_select(0, at), q.index_select(0, at)
+            yi = cell.div(w, rounding_mode="floor")
+            return cell, (cell - yi * w).to(torch.float32), yi.to(torch.float32), q
+        if self.slot_of is None:  # per point: its densified quad's depth bits (0: none) and row in this frame
+            self.slot_of = torch.zeros(2, self.pts.shape[1] + 1, dtype=torch.int32, device=win.device)
+        dz, slot_of = self.slot_of.unbind(0)
+        dz.index_copy_(0, q00, zbits)
+        slot_of.index_copy_(0, q00, torch.arange(k, dtype=torch.int32, device=q00.device))
+        yx = (dz.index_select(0, win.view(-1)) == bits.view(-1)).view(win.shape).nonzero()
+        dz.index_fill_(0, q00, 0)
+        cell = torch.add(yx[:, 1], yx[:, 0], alpha=w)
+        q = slot_of.index_select(0, win.view(-1).index_select(0, cell))
+        return cell, yx[:, 1].to(torch.float32), yx[:, 0].to(torch.float32), q
+
+    def _colour_dense(self, out: torch.Tensor, win: torch.Tensor, bits: torch.Tensor, q00: torch.Tensor,
+                      zbits: torch.Tensor, c: torch.Tensor, anchors: torch.Tensor) -> None:
+        """out (H W, 3); win, bits (H, W) winners and their depth bits; the frame's densified quads: corner 00
+        (k,), added splats' depth bits (k,), corner positions (2, k, 4) in the splat pass's units and the added
+        splats' anchor cells (2, k, 3)."""
+        gw = self.gw
+        cell, x, y, q = self._dense_won(win, bits, q00, zbits, anchors)
+        if cell.shape[0] == 0:
+            return
+        # Per quad, the place (s, t) of a pixel (x, y) in it, as a parallelogram spanned by corners 01 and 10 from
+        # corner 00 (exact for an affinely projected grid): s = A x + B y + C, t = D x + E y + G. Pixel centres
+        # in the splat pass's units: scale (x + 0.5) + view_start[0] (y: view_start[1]); the derivatives per pixel.
+        o, a, b = c[:, :, 0], c[:, :, 1] - c[:, :, 0], c[:, :, 2] - c[:, :, 0]
+        det = a[0] * b[1] - a[1] * b[0]
+        ok = det.abs() > 1e-6
+        inv = torch.where(ok, det, torch.ones_like(det)).reciprocal_().mul_(ok).mul_(self.scale)
+        ox = o[0].sub(self.view_start[0, 0]).div_(self.scale).sub_(0.5)  # corner 00 in pixel-centre units
+        oy = o[1].sub(self.view_start[1, 0]).div_(self.scale).sub_(0.5)
+        coef = torch.stack([b[1] * inv, -b[0] * inv, a[0] * inv, -a[1] * inv])  # ds/dx, ds/dy, dt/dy, dt/dx
+        coef = torch.cat([coef, (-coef[0] * ox - coef[1] * oy)[None], (-coef[3] * ox - coef[2] * oy)[None]])
+        coef = coef.index_select(1, q)  # (6, n)
+        s = torch.addcmul(coef[4], coef[0], x).addcmul_(coef[1], y)
+        t = torch.addcmul(coef[5], coef[3], x).addcmul_(coef[2], y)
+        base = q00.index_select(0, q)
+        rgb = self._bilinear(base, s.clamp(0.0, 1.0), t.clamp(0.0, 1.0))
+        out.index_copy_(0, cell, rgb.T)
+        # A splat reaches up to a pixel beyond its quad (where a neighbour's splats tie at the same depth): the
+        # place lies in a neighbouring quad then, whose corners are blended instead if it is on one surface
+        # (both its triangles tested valid); else the quad's own, at the place clamped to it (above).
+        off = ((s < 0) | (s > 1) | (t < 0) | (t > 1)).nonzero()[:, 0]
+        if off.shape[0] == 0:
+            return
+        base, s, t = base.index_select(0, off), s.index_select(0, off), t.index_select(0, off)
+        ds, dt = s.floor().clamp_(-1, 1), t.floor().clamp_(-1, 1)
+        col = torch.remainder(base, gw) + ds.to(torch.int64)
+        row = base.div(gw, rounding_mode="floor") + dt.to(torch.int64)
+        other = torch.add(col, row, alpha=gw)
+        fine = (col >= 0) & (col <= gw - 2) & (row >= 0) & (row <= self.gh - 2)
+        fine &= self.valid.index_select(1, other.mul_(fine)).all(0)  # untested quads: False
+        take = fine.nonzero()[:, 0]
+        if take.shape[0]:
+            s, t = s.index_select(0, take).sub_(ds.index_select(0, take)), t.index_select(0, take).sub_(dt.index_select(0, take))
+            rgb = self._bilinear(other.index_select(0, take), s.clamp_(0.0, 1.0), t.clamp_(0.0, 1.0))
+            out.index_copy_(0, cell.index_select(0, off.index_select(0, take)), rgb.T)
+
+    def _bilinear(self, q00: torch.Tensor, s: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        """Quads (corner 00 indices, n) and places (s, t) in them, each in [0, 1] -> (3, n) colours, bilinear."""
+        pid = torch.stack([q00, q00 + 1, q00 + self.gw, q00 + (self.gw + 1)])  # corners 00 01 10 11
+        rgb = self.channels[1].index_select(1, pid.view(-1)).view(3, 4, -1)
+        top = torch.lerp(rgb[:, 0], rgb[:, 1], s)
+        return top.lerp_(torch.lerp(rgb[:, 2], rgb[:, 3], s), t)
