@@ -8,8 +8,10 @@ dolly with yaw and lift, 2-px splats), rendered into preallocated outputs. Per s
   surface    mode="surface" as it is now
   mesh       mode="mesh" (2-px splats + the stretched quads of the source grid as triangles, realcam_core/scene/render_mesh.py)
 Each figure is the best of --repeats rounds, ms/frame; the ratios are to `points` of the same run.
+--node times what the render node waits for instead: `render_preview` (the point cloud of the scene, the render in
+blocks, the shaping mask, the output copies) with mode points / surface / mesh, in the same interleaved rounds.
 
-    python bench/render_surface_speed.py [--repeats 5] [--threads 1] [--sizes 512x320x16,1024x576x25,832x480x81]
+    python bench/render_surface_speed.py [--repeats 5] [--threads 1] [--sizes 512x320x16,1024x576x25,832x480x81] [--node]
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 import torch  # noqa: E402
-from render import scene, trajectory  # noqa: E402  (bench/render.py)
+from render import _room_scene, scene, trajectory  # noqa: E402  (bench/render.py)
 
 import realcam_core.scene.render as R  # noqa: E402
 
@@ -70,13 +72,42 @@ def case(w: int, h: int, n: int, repeats: int, ref: type, new: type) -> str:
             f"| {me / p:.2f} |")
 
 
+def node_case(w: int, h: int, n: int, repeats: int) -> str:
+    """render_preview (the render node's path) per mode, best of `repeats` interleaved rounds, ms/frame."""
+    sc, c2w = _room_scene(w, h), trajectory(n)
+    modes = ("points", "surface", "mesh")
+
+    def run(mode: str) -> float:
+        t = time.perf_counter()
+        R.render_preview(sc, c2w, h, w, mode=mode)
+        return (time.perf_counter() - t) * 1000 / n
+
+    best = {m: float("inf") for m in modes}
+    for m in modes:
+        run(m)  # warm-up
+    for _ in range(repeats):
+        for m in modes:
+            best[m] = min(best[m], run(m))
+    p, s, me = (best[m] for m in modes)
+    return f"| {w}x{h} | {n} | {p:.2f} | {s:.2f} | {me:.2f} | {s / p:.2f} | {me / p:.2f} |"
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--sizes", default="512x320x16,1024x576x25,832x480x81", help="WxHxFRAMES, comma-separated")
+    ap.add_argument("--node", action="store_true", help="time render_preview (the render node's path) per mode")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
+    if args.node:
+        print(f"render_preview, {args.threads} thread(s), best of {args.repeats} interleaved rounds, ms/frame")
+        print("| size | frames | points | surface | mesh | surface / points | mesh / points |")
+        print("|---|---|---|---|---|---|---|")
+        for spec in args.sizes.split(","):
+            w, h, n = (int(v) for v in spec.split("x"))
+            print(node_case(w, h, n, args.repeats), flush=True)
+        return
     ref, new = _reference_fill(), R._GapFill
     print(f"{args.threads} thread(s), best of {args.repeats} interleaved rounds, ms/frame")
     print("| size | frames | points | surface before | surface now | mesh | before / points | now / points | now / before "
