@@ -50,7 +50,7 @@ def hand_latent_mask() -> torch.Tensor:
 
 def host(out_path: str) -> None:
     sys.path.insert(0, str(REPO / "tests"))
-    from inprocess_comfy import boot_comfy, import_pack_module
+    from inprocess_comfy import boot_comfy, error_of, import_pack_module
 
     torch.set_num_threads(1)
     tmp = Path(tempfile.mkdtemp())
@@ -58,6 +58,7 @@ def host(out_path: str) -> None:
     import comfy.sample
     import comfy.samplers
     import folder_paths
+    import tiny_wan
     import tiny_wan22
     from comfy_extras import nodes_wan
 
@@ -114,6 +115,13 @@ def host(out_path: str) -> None:
     res["off"], res["off_rec"] = sample(model)
     res["ksampler"] = comfy_nodes.common_ksampler(shaped, SEED, STEPS, CFG, "euler", "simple", pos, neg,
                                                   latent)[0]["samples"]
+    # the usual mix-up: the Wan 2.1 VAE (16 channels, 8x) with the 5B model's 48-channel latent
+    tiny_wan.write_tiny_vae(tmp / "vae" / "tiny_wan_2.1_vae.safetensors")
+    vae21 = comfy_nodes.VAELoader().load_vae("tiny_wan_2.1_vae.safetensors")[0]
+    shaped21 = wn.RealCamWanNoiseShaping.execute(model, vae21, frames, pixel_mask(), W, H, LENGTH, "xt_paste",
+                                                 "sigma_percent", 0.0, 0.1).result[0]
+    res["err/wan21_vae"] = error_of(lambda: comfy_nodes.common_ksampler(shaped21, SEED, 2, CFG, "euler", "simple",
+                                                                        pos, neg, latent))
     torch.save(res, out_path)
 
 
@@ -184,6 +192,11 @@ def test_unshaped_run_differs_only_inside_the_mask_at_step_0(res):
 
 def test_ksampler_node_path_agrees(res):
     assert torch.equal(res["ksampler"], res["on"])
+
+
+def test_wan21_vae_with_the_5b_latent_names_the_mismatch(res):
+    err = res["err/wan21_vae"]
+    assert "RealCamInputError" in err and "preview_latent: expected a latent with 48 channels" in err, err
 
 
 if __name__ == "__main__" and sys.argv[1:2] == ["--host"]:
