@@ -72,7 +72,8 @@ class RealCamWanNoiseShaping(io.ComfyNode):
                         "Default window: the first 10 % of the schedule (upstream shapes DDPM t 1000 -> 900).",
             inputs=[
                 io.Model.Input("model"),
-                io.Vae.Input("vae", tooltip="The Wan VAE (the one WanCameraImageToVideo uses)."),
+                io.Vae.Input("vae", tooltip="The Wan VAE the latent node uses: wan_2.1_vae (WanCameraImageToVideo), "
+                                             "wan2.2_vae for Wan 2.2 TI2V-5B (Wan22ImageToVideoLatent)."),
                 io.Image.Input("preview_frames", tooltip="RealCam Point Cloud Render frames at width x height."),
                 io.Mask.Input("shaping_mask", tooltip="RealCam Point Cloud Render's shaping_mask (same size)."),
                 *_length_inputs(),
