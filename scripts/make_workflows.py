@@ -460,6 +460,68 @@ WORKFLOWS["wan_camera_realcam"] = _wan_camera()
 WORKFLOWS["wan_camera_loop"] = _wan_loop()
 
 
+# -- Wan 2.2 TI2V-5B (no camera input: the shaped preview alone steers the camera) ------------------------------
+_WAN22 = "https://huggingface.co/Comfy-Org/Wan_2.2_ComfyUI_Repackaged/resolve/main/split_files"
+WAN22_5B = "wan2.2_ti2v_5B_fp16.safetensors"
+WAN22_VAE = "wan2.2_vae.safetensors"
+# core's own 5B template and the model card: 1280 x 704 (multiples of 32), 121 frames at 24 fps
+_WAN22_SIZE = {"width": 1280, "height": 704}
+_WAN22_LENGTH = 121
+
+WAN22_5B_NOTE = f"""### RealCam scene -> Wan 2.2 TI2V-5B video
+Photo -> metric depth -> camera path (preset, then drag it in the **Trajectory Editor**) -> point-cloud preview ->
+**RealCam Wan Noise Shaping** on Wan 2.2 TI2V-5B with core `Wan22ImageToVideoLatent` (start image = the photo).
+The 5B model has **no camera input**: only the shaped preview steers the camera (the first 10 % of the schedule
+is pasted from the render where it is reliable), so moves the scene explains work best.
+Width / height / length are the same on every node (1280 x 704, 121 frames, 24 fps; multiples of 32).
+**Try**: if the camera drifts back to a still shot, raise `window_end` (0.15-0.25); if the video freezes onto
+the point cloud, lower it; bigger preset amplitudes; a prompt that names the motion; bypass the shaping node to compare.
+**Files** (Comfy-Org/Wan_2.2_ComfyUI_Repackaged and Wan_2.1_ComfyUI_repackaged; the frontend offers them):
+* `models/diffusion_models/{WAN22_5B}`, `models/vae/{WAN22_VAE}` (the Wan 2.1 VAE does not fit the 5B model)
+* `models/text_encoders/{WAN_TEXT}`
+* Depth: `{DEPTH}` in `models/depthanything/` (downloads itself when online)."""
+
+
+def _wan22_5b() -> Spec:
+    size_len = {**_WAN22_SIZE, "length": _WAN22_LENGTH}
+    nodes = [
+        (1, "LoadImage", (40, 60), {"image": "pexels-steve-858076.jpg", "upload": "image"}),
+        (2, "RealCamLoadDepthModel", (40, 420), {"model": DEPTH}),
+        (3, "RealCamMetricDepth", (420, 60), {}),
+        (4, "RealCamCameraPreset", (420, 420), {"preset": "orbit_left", "num_frames": 16}),
+        (5, "RealCamTrajectoryEditor", (800, 60), {}, (560, 640)),
+        (6, "RealCamSE3Interpolate", (1180, 420), {"method": "smooth", "frame_count": "Wan 121 frames"}),
+        (7, "RealCamPointCloudRender", (1180, 700), _WAN22_SIZE),
+        (10, "UNETLoader", (40, 700), {"unet_name": WAN22_5B, "weight_dtype": "default"}),
+        (11, "CLIPLoader", (40, 900), {"clip_name": WAN_TEXT, "type": "wan"}),
+        (12, "VAELoader", (40, 1100), {"vae_name": WAN22_VAE}),
+        (13, "CLIPTextEncode", (420, 900), {"text": PROMPT}),
+        (14, "CLIPTextEncode", (420, 1100), {"text": WAN_NEGATIVE}),
+        (18, "Wan22ImageToVideoLatent", (1560, 60), size_len),
+        (20, "RealCamWanNoiseShaping", (1560, 700), size_len),
+        (21, "KSampler", (1940, 60), {"steps": 20, "cfg": 5.0, "sampler_name": "uni_pc", "scheduler": "simple"}),
+        (22, "VAEDecode", (2320, 60), {}),
+        (23, "CreateVideo", (2320, 260), {"fps": 24.0}),
+        (24, "SaveVideo", (2600, 260), {"filename_prefix": "realcam/wan22_5b"}),
+        note(30, (40, 1500), WAN22_5B_NOTE, size=(600, 440)),
+    ]
+    links = [
+        (1, 0, 3, "image"), (2, 0, 3, "depth_model"), (11, 0, 13, "clip"), (11, 0, 14, "clip"),
+        (3, 0, 5, "scene"), (4, 0, 5, "trajectory"), (5, 0, 6, "trajectory"), (3, 0, 7, "scene"),
+        (6, 0, 7, "trajectory"), (12, 0, 18, "vae"), (1, 0, 18, "start_image"),
+        (10, 0, 20, "model"), (12, 0, 20, "vae"), (7, 0, 20, "preview_frames"), (7, 2, 20, "shaping_mask"),
+        (1, 0, 20, "start_image"),
+        (20, 0, 21, "model"), (13, 0, 21, "positive"), (14, 0, 21, "negative"), (18, 0, 21, "latent_image"),
+        (21, 0, 22, "samples"), (12, 0, 22, "vae"), (22, 0, 23, "images"), (23, 0, 24, "video"),
+    ]
+    models = [{"name": WAN22_5B, "url": f"{_WAN22}/diffusion_models/{WAN22_5B}", "directory": "diffusion_models"},
+              *wan_models(WAN_TEXT), {"name": WAN22_VAE, "url": f"{_WAN22}/vae/{WAN22_VAE}", "directory": "vae"}]
+    return {"nodes": nodes, "links": links, "models": models}
+
+
+WORKFLOWS["wan22_5b_realcam"] = _wan22_5b()
+
+
 # -- cameras out to Blender, lens animation (issue 14) ----------------------------------------------
 BLENDER_NOTE = """### RealCam dolly zoom -> Blender (offline)
 The bundled room, a **dolly zoom** (the camera moves in while the focal length widens, so the subject at the

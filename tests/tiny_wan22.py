@@ -52,3 +52,17 @@ def write_vae22_encoder(path: Path, seed: int = 1) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     save_file({k: v.to(torch.bfloat16) for k, v in _random_like(shapes, seed).items()}, str(path))
     return path
+
+
+def write_vae22_full(path: Path, seed: int = 1) -> Path:
+    """The whole Wan 2.2 VAE (encoder and decoder) at core's fixed size, random weights, bf16 (1.4 GB on disk): for
+    graphs that decode (templates). Drawn tensor by tensor so the peak stays near the file's size."""
+    import comfy.ldm.wan.vae2_2 as wv
+
+    with torch.device("meta"):
+        vae = wv.WanVAE(**VAE22_CONFIG)
+    weights = {k: _random_like({k: v.shape}, seed + i)[k].to(torch.bfloat16)
+               for i, (k, v) in enumerate(vae.state_dict().items())}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    save_file(weights, str(path))
+    return path
