@@ -131,10 +131,17 @@ def test_template_runs_end_to_end_and_shaping_changes_the_video(server):
     outputs = server.run_ok(prompt, timeout=600)
     assert server.saved_video(outputs, save) == (LENGTH, W, H)
     # shift-8 flow schedule, 4 steps: sigma 1 -> 0.96: only step 0 is in the first 10 %
-    assert f"RealCam noise shaping (xt_paste): steps [0] of {STEPS}" in server.log()
+    log = server.log()
+    assert f"RealCam noise shaping (xt_paste): steps [0] of {STEPS}" in log
+    # the template's uni_pc (core's 5B template) cannot take one step alone: euler takes the shaped step
+    assert "RealCam noise shaping: sample_unipc cannot stop after steps 0..0; euler takes them" in log
     shaped = video_frames(server, outputs, save)
 
     ksampler["model"] = prompt[shaping]["inputs"]["model"]  # shaping bypassed: the plain 5B model
     plain = video_frames(server, server.run_ok(prompt, timeout=600), save)
     assert shaped.shape == plain.shape == (LENGTH, H, W, 3)
-    assert not np.array_equal(shaped, plain)
+    diff = np.abs(shaped.astype(float) - plain.astype(float)).mean(axis=(1, 2, 3))
+    # shaping moved every generated frame; frame 0 is core's start latent in both runs (its noise mask keeps it,
+    # the VAE is causal in time), so it differs only by the video codec's rate control (2.7 vs 15..25 measured)
+    assert diff[1:].min() > 5.0, diff
+    assert diff[0] < 0.5 * diff[1:].min(), diff
