@@ -484,7 +484,7 @@ def _render_frames(ws: dict[str, torch.Tensor], M: torch.Tensor, pts: torch.Tens
                 dep.view(torch.int32).copy_(win >> 32)
             win.bitwise_and_(idx_mask)  # winning point index, P where empty
             torch.index_select(table, 0, win.view(-1), out=frames[f0 : f0 + m].view(-1, 3))
-            if isinstance(gap_fill, MeshFill):  # blended colours where the mesh filled gaps (frames only)
+            if isinstance(gap_fill, MeshFill) and gap_fill.BLEND:  # blended colours where the mesh filled gaps
                 gap_fill.colour(frames[f0 : f0 + m], win, dep, table, f0)
             vis = torch.ne(win, n_points, out=visible[f0 : f0 + m])
             dep.mul_(vis)

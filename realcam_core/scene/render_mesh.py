@@ -120,7 +120,6 @@ class MeshFill:
         self.last_col = last[:n]  # no quad starts in the last column
         self.valid = torch.zeros(2, n, dtype=torch.bool, device=dev)  # see `_validity`
         self.known = self.last_col.clone()  # quads tested so far (none starts in the last column)
-        self.frame = 0  # the frame `_densify` works on
         self.dense: dict[int, tuple[torch.Tensor, ...]] = {}  # frame -> its densified quads, for `colour`
         self.slot_of: torch.Tensor | None = None  # (2, P + 1) int32, see `_colour_dense`
         self.channels: tuple[torch.Tensor, torch.Tensor] | None = None  # (table, its channels (3, P + 1))
@@ -145,10 +144,9 @@ class MeshFill:
         grid sampled at half its spacing the 2-px splats close the gaps. The other stretched quads are kept
         for the triangles (`__call__`)."""
         for k in range(zbuf.shape[0]):
-            self.frame = f0 + k
-            self.pending[f0 + k] = self._densify(zbuf[k], proj[k])
+            self.pending[f0 + k] = self._densify(zbuf[k], proj[k], f0 + k)
 
-    def _densify(self, zbuf: torch.Tensor, proj: torch.Tensor) -> torch.Tensor:
+    def _densify(self, zbuf: torch.Tensor, proj: torch.Tensor, f: int) -> torch.Tensor:
         v00 = self._stretched(proj[:2])
         if v00.shape[0] == 0:
             return v00
@@ -177,7 +175,8 @@ class MeshFill:
                 iu >>= 1
             cell = torch.add(iu[0], iu[1], alpha=self.wp)
             zbuf.view(-1).scatter_reduce_(0, cell.view(-1), key.reshape(-1), "amin")
-            self.dense[self.frame] = (q00, zbits, ct[:2], iu)  # for `colour`
+            if self.BLEND:  # for `colour`
+                self.dense[f] = (q00, zbits, ct[:2], iu)
         # the rest (stretched further, cut, or at the border) for the triangles, unless wholly outside the view
         rest = mild.logical_not_().nonzero()[:, 0]
         if rest.shape[0] == 0:
@@ -316,7 +315,7 @@ class MeshFill:
         so never a corner's own. Winners and depth are unchanged."""
         for k in range(frames.shape[0]):
             dense = self.dense.pop(f0 + k, None)
-            if dense is None or not self.BLEND:
+            if dense is None:
                 continue
             if self.channels is None or self.channels[0] is not table:  # colours channel-major: 1-D gathers
                 self.channels = (table, table.T.contiguous())

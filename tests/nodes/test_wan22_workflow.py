@@ -24,7 +24,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import install_examples  # noqa: E402
 from comfy_host import ComfyServer, host_python  # noqa: E402
 from test_wan_workflows import TEXT_NODE, TINY_DEPTH  # noqa: E402
-from workflow_api import find_node, ui_to_api  # noqa: E402
+from test_wan_workflows import tiny_prompt as wan_prompt  # noqa: E402
+from workflow_api import find_node  # noqa: E402
 
 from realcam_core.testing import tiny_depth  # noqa: E402
 
@@ -74,22 +75,7 @@ def server(tmp_path_factory):
 
 
 def tiny_prompt(server) -> dict:
-    prompt = ui_to_api(template(), server.object_info())
-    del prompt[find_node(prompt, "CLIPLoader")]
-    for node in prompt.values():
-        inputs = node["inputs"]
-        if node["class_type"] == "CLIPTextEncode":
-            node["class_type"] = "RealCamTestTextConditioning"
-            del inputs["clip"]
-        for k, v in (("width", W), ("height", H), ("length", LENGTH)):
-            if k in inputs and not isinstance(inputs[k], list):
-                inputs[k] = v
-    prompt[find_node(prompt, "RealCamLoadDepthModel")]["inputs"]["model"] = TINY_DEPTH
-    prompt[find_node(prompt, "UNETLoader")]["inputs"]["unet_name"] = TINY_5B
-    prompt[find_node(prompt, "VAELoader")]["inputs"]["vae_name"] = VAE22
-    prompt[find_node(prompt, "RealCamSE3Interpolate")]["inputs"].update(frame_count="custom", num_frames=LENGTH)
-    prompt[find_node(prompt, "KSampler")]["inputs"]["steps"] = STEPS
-    return prompt
+    return wan_prompt(server, NAME, TINY_5B, VAE22, (W, H, LENGTH))
 
 
 def video_frames(server, outputs: dict, node_id: str) -> np.ndarray:

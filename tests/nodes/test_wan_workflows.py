@@ -81,8 +81,9 @@ def wan_server(tmp_path_factory):
     srv.stop()
 
 
-def tiny_prompt(server, name: str, dit: str) -> dict:
-    """The shipped template as an API prompt, at tiny size with tiny files and the text stand-in."""
+def tiny_prompt(server, name: str, dit: str, vae: str = TINY_VAE, size: tuple[int, int, int] = (W, H, LENGTH)) -> dict:
+    """The shipped template as an API prompt, at tiny size ((width, height, length)) with tiny files and the
+    text stand-in (CLIP vision nodes dropped: the tiny models take none)."""
     wf = json.loads((REPO / "workflows" / f"{name}.json").read_text())
     prompt = ui_to_api(wf, server.object_info())
     for nid in [k for k, v in prompt.items() if v["class_type"] in ("CLIPLoader", "CLIPVisionLoader",
@@ -95,13 +96,13 @@ def tiny_prompt(server, name: str, dit: str) -> dict:
         if node["class_type"] == "CLIPTextEncode":
             node["class_type"] = "RealCamTestTextConditioning"
             del inputs["clip"]
-        for k, v in (("width", W), ("height", H), ("length", LENGTH)):
+        for k, v in zip(("width", "height", "length"), size, strict=True):
             if k in inputs and not isinstance(inputs[k], list):
                 inputs[k] = v
     prompt[find_node(prompt, "RealCamLoadDepthModel")]["inputs"]["model"] = TINY_DEPTH
     prompt[find_node(prompt, "UNETLoader")]["inputs"]["unet_name"] = dit
-    prompt[find_node(prompt, "VAELoader")]["inputs"]["vae_name"] = TINY_VAE
-    prompt[find_node(prompt, "RealCamSE3Interpolate")]["inputs"].update(frame_count="custom", num_frames=LENGTH)
+    prompt[find_node(prompt, "VAELoader")]["inputs"]["vae_name"] = vae
+    prompt[find_node(prompt, "RealCamSE3Interpolate")]["inputs"].update(frame_count="custom", num_frames=size[2])
     prompt[find_node(prompt, "KSampler")]["inputs"]["steps"] = STEPS
     return prompt
 
