@@ -66,16 +66,11 @@ def _child(which: str, tree: str, inputs: str, repeats: int) -> None:
 def _inputs(size: str, path: Path) -> Path:
     """The room at this size and the dolly, saved for the children (which import only the tree they time)."""
     import torch
-
-    sys.path.insert(0, str(ROOT))
-    sys.path.insert(0, str(ROOT / "bench"))
-    from render import _room_module, trajectory  # noqa: PLC0415  (bench/render.py)
+    from render import _room_scene, trajectory  # noqa: PLC0415  (bench/render.py: the room as the node gets it)
 
     w, h, n = (int(v) for v in size.split("x"))
-    rgb, depth_mm, meta = _room_module().make_room(w, h)
-    K = torch.tensor([[meta["fx"], 0, meta["cx"]], [0, meta["fy"], meta["cy"]], [0, 0, 1]], dtype=torch.float32)
-    torch.save({"rgb": torch.from_numpy(rgb).float() / 255.0,
-                "depth": torch.from_numpy(depth_mm.astype("float32")) / 1000.0, "K": K, "c2w": trajectory(n)}, path)
+    room = _room_scene(w, h)
+    torch.save({"rgb": room.image, "depth": room.depth, "K": room.K, "c2w": trajectory(n)}, path)
     return path
 
 
@@ -98,6 +93,7 @@ def main() -> None:
         which, tree, inputs, repeats = args.child
         _child(which, tree, inputs, int(repeats))
         return
+    sys.path[:0] = [str(ROOT), str(ROOT / "bench")]  # bench/render.py builds the inputs (not in the children)
     with tempfile.TemporaryDirectory() as tmp:
         trees = {"then": str(_extract_filed(Path(tmp) / "filed")), "mesh": str(ROOT), "points": str(ROOT)}
         print(f"render node's path, 1 thread, best call of {args.rounds} rounds x {args.repeats} calls, ms/frame "
